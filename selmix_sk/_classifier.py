@@ -1,0 +1,549 @@
+"""SelMixClassifier: a skorch network fine-tuned with SelMix for a confusion-matrix objective."""
+
+import copy
+import inspect
+import numbers
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.metrics import confusion_matrix
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch import NeuralNet, NeuralNetClassifier
+from skorch.callbacks import LRScheduler
+from torch import nn
+
+from ._finetune import PairSampler, SelMixNet
+from ._modules import MLP, LogitAdjustedLoss
+from .callbacks import SELECTIONS, GainRefresh, ProgressBar
+from .mixup import FeatureMixer
+from .objectives import make_objective
+
+__all__ = ["SelMixClassifier"]
+
+_INDICATORS = ("exact", "published")
+
+
+def _check_number(name, value, low=None, high=None, *, integer=False, low_open=False,
+                  high_open=False):
+    kind = numbers.Integral if integer else numbers.Real
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise TypeError(f"{name} must be {'an integer' if integer else 'a number'}, got {value!r}.")
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if too_low or too_high:
+        left = "(" if low_open else "["
+        right = ")" if high_open else "]"
+        interval = f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
+        raise ValueError(f"{name} must be in {interval}, got {value!r}.")
+
+
+def _resolve_device(device):
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}.") from exc
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} but CUDA is not available; use 'auto' or 'cpu'.")
+    return str(resolved)
+
+
+def _holdout_split(y, fraction, rng):
+    """Stratified train / validation indices that survive tiny classes.
+
+    Every class gives ``round(fraction * n)`` samples to validation, at least
+    one and never all: SelMix needs a prototype and a recall for every class,
+    and training needs a sample of every class. A class with a single sample
+    is used in both sets.
+    """
+    train, valid = [], []
+    for label in np.unique(y):
+        members = rng.permutation(np.flatnonzero(y == label))
+        if len(members) == 1:
+            train.append(members)
+            valid.append(members)
+            continue
+        n_valid = int(np.clip(round(fraction * len(members)), 1, len(members) - 1))
+        valid.append(members[:n_valid])
+        train.append(members[n_valid:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(valid))
+
+
+def _accepts(cls, name):
+    try:
+        return name in inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+class SelMixClassifier(ClassifierMixin, BaseEstimator):
+    """Neural network classifier fine-tuned with SelMix for a confusion-matrix objective.
+
+    ``fit`` pre-trains a skorch network with the logit-adjusted loss (unless
+    it is already fitted), then fine-tunes it with selective mixup: feature
+    mixups between class pairs drawn by their closed-form gain on the
+    objective, re-estimated on a validation set every ``refresh_every`` steps
+    (Ramasubramanian et al., "Selective Mixup Fine-Tuning for Optimizing
+    Non-Decomposable Objectives", ICLR 2024).
+
+    Parameters
+    ----------
+    net : skorch.NeuralNet, default=None
+        The network. Its module must end in a linear layer that outputs the
+        logits. Unfitted, it is cloned, pre-trained on the training data with
+        :class:`~selmix_sk.LogitAdjustedLoss` as criterion and without skorch's
+        own validation split (SelMix holds its own), then fine-tuned. Fitted,
+        it is copied and only fine-tuned. ``module__n_features`` and
+        ``module__n_classes`` are filled in when the module accepts them and
+        they are not set. None: an :class:`~selmix_sk.MLP` with standardised
+        inputs, trained with AdamW (learning rate 1e-3) for
+        ``pretrain_epochs`` epochs.
+    objective : str or Objective, default="min_recall"
+        What to maximise: ``"min_recall"``, ``"mean_recall"``, ``"hmean"``,
+        ``"gmean"``, ``"min_head_tail_recall"``, ``"mean_recall_min_coverage"``
+        or an :class:`~selmix_sk.objectives.Objective`.
+    finetune_steps : int, default=500
+        Number of SelMix steps; 0 keeps the pre-trained network (the baseline).
+    selection : {"selmix", "uniform", "greedy"}, default="selmix"
+        How mixup pairs are drawn: by their gain, uniformly over all class
+        pairs, or always the pair of largest gain.
+    temperature : float, default=0.1
+        Temperature of the pair distribution, applied to gains rescaled to a
+        largest magnitude of 1, so that it does not depend on the scale of
+        the features.
+    mixup_lambda_min : float, default=0.6
+        Mixing coefficients are drawn from ``Uniform(mixup_lambda_min, 1)``.
+    refresh_every : int, default=20
+        Steps between two refreshes of the gains.
+    validation_fraction : float, default=0.2
+        Share of every class held out to estimate the gains when ``fit``
+        gets no validation set.
+    batch_size : int, default=64
+        Mixup pairs per fine-tuning step; also the batch size of the default
+        network's pre-training.
+    finetune_lr : float, default=0.01
+        Learning rate of the linear head during fine-tuning (SGD with a cosine
+        schedule).
+    backbone_lr_factor : float, default=0.1
+        The rest of the network trains at ``finetune_lr * backbone_lr_factor``.
+    weight_decay : float, default=5e-4
+        Weight decay during fine-tuning.
+    pretrain_epochs : int, default=100
+        Pre-training epochs of the default network (``net=None``).
+    head : str, default=None
+        Name of the final linear layer, such as ``"fc"``; None finds it.
+    indicator : {"exact", "published"}, default="exact"
+        Form of the gain; see :func:`~selmix_sk.gain.compute_gain`.
+    keep_best : bool, default=False
+        Keep the weights of the refresh with the best validation objective
+        rather than the last ones.
+    device : str, default="auto"
+        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the split, the weights, the batches and the pair draws: the
+        same integer gives the same ``predict_proba`` on CPU.
+    verbose : int, default=0
+        1 shows progress bars; 2 also skorch's epoch log of pre-training.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``, when ``X`` has string column names.
+    net_ : skorch.NeuralNet
+        The fitted network (pre-trained, then fine-tuned in place).
+    objective_ : Objective
+        The objective, with its multipliers at the end of fine-tuning.
+    history_ : pandas.DataFrame
+        A row per gain refresh: step, objective, mean and min recall and
+        per-class recalls on the validation set, largest gain, multipliers.
+    device_ : str
+        The device used.
+
+    See Also
+    --------
+    selmix_sk.gain.compute_gain : The gain of every class pair.
+    sklearn.model_selection.TunedThresholdClassifierCV : Post-hoc tuning of a
+        binary classifier's threshold for a metric.
+
+    Notes
+    -----
+    Labels are encoded by ``np.unique``, so strings, objects and ``[-1, 1]``
+    all work as ordinary classes. On CUDA some kernels are not deterministic,
+    so two fits with the same ``random_state`` may differ slightly there.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from selmix_sk import SelMixClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = SelMixClassifier(finetune_steps=40, pretrain_epochs=30, random_state=0)
+    >>> clf.fit(X, y).predict(X[:3])
+    array([0, 0, 0])
+    >>> clf.history_[["step", "min_recall"]].shape
+    (3, 2)
+    """
+
+    def __init__(
+        self,
+        net=None,
+        *,
+        objective="min_recall",
+        finetune_steps=500,
+        selection="selmix",
+        temperature=0.1,
+        mixup_lambda_min=0.6,
+        refresh_every=20,
+        validation_fraction=0.2,
+        batch_size=64,
+        finetune_lr=0.01,
+        backbone_lr_factor=0.1,
+        weight_decay=5e-4,
+        pretrain_epochs=100,
+        head=None,
+        indicator="exact",
+        keep_best=False,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.net = net
+        self.objective = objective
+        self.finetune_steps = finetune_steps
+        self.selection = selection
+        self.temperature = temperature
+        self.mixup_lambda_min = mixup_lambda_min
+        self.refresh_every = refresh_every
+        self.validation_fraction = validation_fraction
+        self.batch_size = batch_size
+        self.finetune_lr = finetune_lr
+        self.backbone_lr_factor = backbone_lr_factor
+        self.weight_decay = weight_decay
+        self.pretrain_epochs = pretrain_epochs
+        self.head = head
+        self.indicator = indicator
+        self.keep_best = keep_best
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _check_params(self):
+        if self.net is not None and not isinstance(self.net, NeuralNet):
+            raise TypeError(f"net must be a skorch NeuralNet or None, got {type(self.net).__name__}.")
+        make_objective(self.objective)
+        _check_number("finetune_steps", self.finetune_steps, 0, integer=True)
+        if self.selection not in SELECTIONS:
+            raise ValueError(f"selection must be one of {SELECTIONS}, got {self.selection!r}.")
+        _check_number("temperature", self.temperature, 0, low_open=True)
+        _check_number("mixup_lambda_min", self.mixup_lambda_min, 0, 1, high_open=True)
+        _check_number("refresh_every", self.refresh_every, 1, integer=True)
+        _check_number("validation_fraction", self.validation_fraction, 0, 1,
+                      low_open=True, high_open=True)
+        _check_number("batch_size", self.batch_size, 1, integer=True)
+        _check_number("finetune_lr", self.finetune_lr, 0, low_open=True)
+        _check_number("backbone_lr_factor", self.backbone_lr_factor, 0)
+        _check_number("weight_decay", self.weight_decay, 0)
+        _check_number("pretrain_epochs", self.pretrain_epochs, 1, integer=True)
+        if self.indicator not in _INDICATORS:
+            raise ValueError(f"indicator must be one of {_INDICATORS}, got {self.indicator!r}.")
+        _check_number("verbose", self.verbose, 0, integer=True)
+        return _resolve_device(self.device)
+
+    def fit(self, X, y, X_val=None, y_val=None):
+        """Pre-train (if needed) and fine-tune the network with SelMix.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        X_val, y_val : array-like, default=None
+            A validation set to estimate the gains on, with every class of
+            ``y``. None holds out ``validation_fraction`` of every class.
+
+        Returns
+        -------
+        self : SelMixClassifier
+        """
+        self.device_ = self._check_params()
+        X, y = validate_data(self, X, y, dtype=np.float32)
+        check_classification_targets(y)
+        self.classes_, y_enc = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"SelMixClassifier needs samples of at least two classes; y has one class: "
+                f"{self.classes_[0]!r}."
+            )
+        rng = check_random_state(self.random_state)
+        if (X_val is None) != (y_val is None):
+            raise ValueError("Pass both X_val and y_val, or neither.")
+        if X_val is None:
+            train, valid = _holdout_split(y_enc, self.validation_fraction, rng)
+            X_val, y_val_enc = X[valid], y_enc[valid]
+            X, y_enc = X[train], y_enc[train]
+        else:
+            X_val, y_val_enc = self._validate_validation_set(X_val, y_val)
+        self._class_counts = np.bincount(y_enc, minlength=len(self.classes_))
+        self._run(X, y_enc, X_val, y_val_enc, seed=rng.randint(np.iinfo(np.int32).max),
+                  first=True)
+        return self
+
+    def partial_fit(self, X, y, classes=None):
+        """One more round of training on a chunk of data.
+
+        Each call trains the network for one epoch on the chunk with the
+        logit-adjusted loss (class shares counted over all chunks so far), then
+        runs ``finetune_steps`` SelMix steps whose gains come from
+        ``validation_fraction`` of the chunk.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        classes : array-like of shape (n_classes,), default=None
+            Every class of the stream; required on the first call.
+
+        Returns
+        -------
+        self : SelMixClassifier
+        """
+        first = not hasattr(self, "classes_")
+        if first:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+            self.device_ = self._check_params()
+        X, y = validate_data(self, X, y, dtype=np.float32, reset=first)
+        check_classification_targets(y)
+        if first:
+            self.classes_ = np.unique(classes)
+            if len(self.classes_) < 2:
+                raise ValueError("partial_fit needs at least two classes in `classes`.")
+            self._class_counts = np.zeros(len(self.classes_), dtype=np.int64)
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(
+                f"classes={classes!r} differs from the classes of the first call, {self.classes_!r}."
+            )
+        y_enc = self._encode(y, "y")
+        rng = check_random_state(self.random_state if first else None)
+        train, valid = _holdout_split(y_enc, self.validation_fraction, rng)
+        self._class_counts += np.bincount(y_enc[train], minlength=len(self.classes_))
+        self._run(X[train], y_enc[train], X[valid], y_enc[valid],
+                  seed=rng.randint(np.iinfo(np.int32).max), first=first, epochs=1)
+        return self
+
+    def _encode(self, y, name):
+        unknown = np.setdiff1d(np.unique(y), self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"{name} has labels that are not among the classes {self.classes_!r}: {unknown!r}."
+            )
+        return np.searchsorted(self.classes_, y)
+
+    def _validate_validation_set(self, X_val, y_val):
+        X_val, y_val = validate_data(self, X_val, y_val, dtype=np.float32, reset=False)
+        y_val_enc = self._encode(y_val, "y_val")
+        missing = np.setdiff1d(np.arange(len(self.classes_)), y_val_enc)
+        if missing.size:
+            raise ValueError(
+                f"y_val has no sample of the classes {self.classes_[missing]!r}; SelMix needs "
+                "every class in the validation set."
+            )
+        return X_val, y_val_enc
+
+    def _class_prior(self):
+        return (self._class_counts + 1.0) / (self._class_counts + 1.0).sum()
+
+    def _run(self, X, y, X_val, y_val, *, seed, first, epochs=None):
+        cuda = torch.device(self.device_).type == "cuda"
+        with torch.random.fork_rng(devices=[torch.device(self.device_)] if cuda else []):
+            torch.manual_seed(seed)
+            if first:
+                self.net_, fitted = self._build_net(X)
+                if fitted and epochs is None:
+                    epochs = 0
+            if epochs != 0:
+                self._pretrain(X, y, epochs)
+            self._finetune(X, y, X_val, y_val, seed)
+
+    def _build_net(self, X):
+        """The network to train, and whether it is already fitted."""
+        n_classes = len(self.classes_)
+        if self.net is None:
+            scale = X.std(axis=0)
+            net = NeuralNetClassifier(
+                MLP,
+                module__n_features=X.shape[1],
+                module__n_classes=n_classes,
+                module__input_mean=X.mean(axis=0),
+                module__input_scale=np.where(scale > 1e-6, scale, 1.0),
+                optimizer=torch.optim.AdamW,
+                lr=1e-3,
+                max_epochs=self.pretrain_epochs,
+                batch_size=self.batch_size,
+                iterator_train__shuffle=True,
+            )
+        elif getattr(self.net, "initialized_", False):
+            net = copy.deepcopy(self.net)
+            net.device = self.device_
+            net.module_.to(self.device_)
+            return net, True
+        else:
+            net = clone(self.net)
+            module = net.module
+            params = net.get_params()
+            for name, value in (("n_features", X.shape[1]), ("n_classes", n_classes)):
+                if _accepts(module, name) and f"module__{name}" not in params:
+                    net.set_params(**{f"module__{name}": value})
+        callbacks = list(net.callbacks or [])
+        if self.verbose:
+            steps = net.max_epochs * -(-len(X) // net.batch_size)
+            callbacks.append(("selmix_progress", ProgressBar(steps, desc="pre-training")))
+        net.set_params(
+            criterion=LogitAdjustedLoss,
+            criterion__class_prior=np.full(n_classes, 1.0 / n_classes),
+            train_split=None,
+            device=self.device_,
+            callbacks=callbacks,
+            verbose=int(self.verbose > 1),
+        )
+        if isinstance(net, NeuralNetClassifier):
+            net.set_params(classes=list(range(n_classes)))
+        return net.initialize(), False
+
+    def _pretrain(self, X, y, epochs):
+        prior = torch.as_tensor(self._class_prior(), dtype=torch.float32)
+        if isinstance(self.net_.criterion_, LogitAdjustedLoss):
+            self.net_.criterion_.log_prior.copy_(torch.log(prior))
+        self.net_.partial_fit(X, y, epochs=epochs)
+
+    def _finetune(self, X, y, X_val, y_val, seed):
+        device = torch.device(self.device_)
+        module = self.net_.module_
+        mixer = FeatureMixer(module, self.head)
+        X_val_t = torch.as_tensor(X_val, device=device)
+        self._check_module(module, mixer, X_val_t[:2])
+        self.objective_ = make_objective(self.objective).reset(self._class_prior())
+        generator = torch.Generator(device=device).manual_seed(seed)
+        sampler = PairSampler(
+            torch.as_tensor(X, device=device),
+            torch.as_tensor(y, device=device),
+            len(self.classes_),
+            self.batch_size,
+            self.mixup_lambda_min,
+            generator,
+        )
+        refresh = GainRefresh(
+            X_val_t,
+            torch.as_tensor(y_val, device=device),
+            self.objective_,
+            self.selection,
+            self.temperature,
+            self.mixup_lambda_min,
+            self.indicator,
+            self.classes_,
+            keep_best=self.keep_best,
+        )
+        steps = self.finetune_steps
+        callbacks = [("gain_refresh", refresh)]
+        if steps:
+            schedule = LRScheduler(torch.optim.lr_scheduler.CosineAnnealingLR, T_max=steps,
+                                   step_every="batch")
+            callbacks.append(("lr_schedule", schedule))
+        if self.verbose and steps:
+            callbacks.append(("progress", ProgressBar(steps, desc="SelMix")))
+        SelMixNet(
+            module,
+            sampler=sampler,
+            mixer=mixer,
+            refresh_every=self.refresh_every,
+            total_steps=steps,
+            criterion=nn.CrossEntropyLoss,
+            optimizer=torch.optim.SGD,
+            lr=self.finetune_lr * self.backbone_lr_factor,
+            optimizer__param_groups=[(f"{mixer.head_name}.*", {"lr": self.finetune_lr})],
+            optimizer__weight_decay=self.weight_decay,
+            batch_size=self.batch_size,
+            callbacks=callbacks,
+            device=self.device_,
+        ).fit(X, y)
+        module.eval()
+        self.history_ = pd.DataFrame(refresh.records_)
+
+    @staticmethod
+    def _check_module(module, mixer, X):
+        module.eval()
+        try:
+            with torch.no_grad(), mixer.recording() as features:
+                output = module(X)
+            expected = mixer.head(features[-1])
+        except RuntimeError as exc:
+            raise ValueError(f"The network failed on the data: {exc}") from exc
+        if output.shape != expected.shape or not torch.allclose(output, expected):
+            raise ValueError(
+                f"The network's output must be the output of its final linear layer "
+                f"{mixer.head_name!r} (the logits); pass head=... to name that layer."
+            )
+
+    def _logits(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float32, reset=False)
+        return self.net_.forward(X, training=False).to(torch.float64)
+
+    def predict_proba(self, X):
+        """Class probabilities: the softmax of the network's logits.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
+        """
+        return torch.softmax(self._logits(X), dim=1).numpy()
+
+    def predict(self, X):
+        """The class of largest logit for each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        return self.classes_[self._logits(X).argmax(dim=1).numpy()]
+
+    def score(self, X, y, sample_weight=None):
+        """The objective on ``(X, y)``, computed from the confusion matrix.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+            ``objective_.value`` of the normalised confusion matrix.
+        """
+        C = confusion_matrix(y, self.predict(X), labels=self.classes_, sample_weight=sample_weight)
+        return self.objective_.value(C / C.sum())
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.poor_score = True
+        tags.non_deterministic = self.device != "cpu" and torch.cuda.is_available()
+        return tags

@@ -1,0 +1,232 @@
+"""skorch callbacks of SelMix: the gain refresh and the progress bar."""
+
+import copy
+
+import numpy as np
+import torch
+from skorch.callbacks import Callback
+from tqdm.auto import tqdm
+
+from .gain import compute_gain, sampling_distribution
+
+__all__ = ["GainRefresh", "ProgressBar", "evaluate_validation", "pair_probabilities"]
+
+SELECTIONS = ("selmix", "uniform", "greedy")
+
+
+def pair_probabilities(gain, selection, temperature):
+    """Pair-sampling probabilities of a selection policy.
+
+    ``"selmix"`` rescales the gains by their largest magnitude, so that the
+    temperature means the same whatever the scale of the features, and
+    applies :func:`~selmix_sk.gain.sampling_distribution`; ``"uniform"`` draws
+    every pair alike; ``"greedy"`` always the pair of largest gain. The last
+    two are the paper's ablations.
+
+    Parameters
+    ----------
+    gain : torch.Tensor of shape (K, K)
+    selection : {"selmix", "uniform", "greedy"}
+    temperature : float
+
+    Returns
+    -------
+    probabilities : torch.Tensor of shape (K, K)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from selmix_sk.callbacks import pair_probabilities
+    >>> gain = torch.tensor([[0.2, -0.1], [0.1, 0.0]], dtype=torch.float64)
+    >>> pair_probabilities(gain, "greedy", 0.1)
+    tensor([[1., 0.],
+            [0., 0.]], dtype=torch.float64)
+    """
+    if selection == "uniform":
+        return torch.ones_like(gain)
+    if selection == "greedy":
+        return torch.nn.functional.one_hot(gain.argmax(), gain.numel()).reshape(gain.shape).to(gain)
+    scale = gain.abs().max()
+    return sampling_distribution(gain / scale if scale > 0 else gain, temperature)
+
+
+def evaluate_validation(module, mixer, X, y, n_classes, batch_size=1024):
+    """Confusion matrix and class prototypes of ``module`` on a validation set.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        In eval mode; its head is ``mixer.head``.
+    mixer : FeatureMixer
+    X : torch.Tensor
+        Validation inputs on the module's device.
+    y : torch.Tensor
+        Encoded labels on the same device.
+    n_classes : int
+    batch_size : int, default=1024
+
+    Returns
+    -------
+    confusion : torch.Tensor of shape (K, K)
+        Normalised to sum to 1, float64.
+    prototypes : torch.Tensor of shape (K, d)
+        Mean head input per class, float64 (zeros for an absent class).
+    """
+    with torch.no_grad(), mixer.recording() as features:
+        logits = torch.cat([module(chunk) for chunk in X.split(batch_size)])
+    features = torch.cat(features).to(torch.float64)
+    counts = torch.bincount(y * n_classes + logits.argmax(1), minlength=n_classes**2)
+    confusion = counts.reshape(n_classes, n_classes).to(torch.float64) / len(y)
+    sums = torch.zeros(n_classes, features.shape[1], dtype=torch.float64, device=features.device)
+    sums.index_add_(0, y, features)
+    class_counts = torch.bincount(y, minlength=n_classes).clamp_min(1)
+    return confusion, sums / class_counts[:, None]
+
+
+class GainRefresh(Callback):
+    """Refreshes the gains and the pair distribution every refresh period.
+
+    At the start of training and at the end of every epoch of a
+    :class:`~selmix_sk._finetune.SelMixNet` (one epoch is one refresh period),
+    it evaluates the module on the validation set, advances the objective's
+    multipliers, computes the gain of every pair and hands the pair
+    probabilities of the selection policy to the sampler.
+
+    Parameters
+    ----------
+    X_val, y_val : torch.Tensor
+        Validation inputs and encoded labels, on the module's device.
+    objective : Objective
+    selection : {"selmix", "uniform", "greedy"}
+    temperature, lambda_min : float
+    indicator : {"exact", "published"}
+    class_labels : array-like of shape (K,)
+        Names of the classes, for the record.
+    keep_best : bool, default=False
+        Restore, at the end, the weights with the best validation objective.
+
+    Attributes
+    ----------
+    records_ : list of dict
+        A row per refresh: step, objective and recalls on validation, largest
+        gain, multipliers. :class:`~selmix_sk.SelMixClassifier` shows it as
+        ``history_``.
+    """
+
+    def __init__(self, X_val, y_val, objective, selection, temperature, lambda_min,
+                 indicator, class_labels, keep_best=False):
+        self.X_val = X_val
+        self.y_val = y_val
+        self.objective = objective
+        self.selection = selection
+        self.temperature = temperature
+        self.lambda_min = lambda_min
+        self.indicator = indicator
+        self.class_labels = class_labels
+        self.keep_best = keep_best
+
+    def initialize(self):
+        self.records_ = []
+        self.best_ = (-np.inf, None)
+        return self
+
+    def refresh(self, net, step):
+        """Evaluate, update the multipliers and the pair distribution; record a row."""
+        module, mixer = net.module_, net.mixer
+        training = module.training
+        module.eval()
+        confusion, prototypes = evaluate_validation(
+            module, mixer, self.X_val, self.y_val, len(self.class_labels)
+        )
+        module.train(training)
+        C = confusion.cpu().numpy()
+        value = self.objective.value(C)
+        self.objective.update(C)
+        D = torch.as_tensor(self.objective.gradient(C), device=confusion.device)
+        bias = mixer.head.bias
+        gain = compute_gain(
+            confusion,
+            prototypes,
+            mixer.head.weight.detach(),
+            torch.zeros(len(C)) if bias is None else bias.detach(),
+            D,
+            lambda_min=self.lambda_min,
+            indicator=self.indicator,
+            class_prior=confusion.sum(1).clamp_min(1e-12),
+        )
+        net.sampler.set_pair_probabilities(
+            pair_probabilities(gain, self.selection, self.temperature)
+        )
+        self.records_.append(self._record(step, value, C, gain))
+        if self.keep_best and value > self.best_[0]:
+            self.best_ = (value, copy.deepcopy(module.state_dict()))
+
+    def _record(self, step, value, C, gain):
+        pi = C.sum(axis=1)
+        recall = np.diagonal(C) / np.where(pi > 0, pi, 1.0)
+        row = {
+            "step": step,
+            "objective": value,
+            "mean_recall": recall.mean(),
+            "min_recall": recall.min(),
+            "max_gain": float(gain.max()),
+        }
+        row.update({f"recall_{label}": r for label, r in zip(self.class_labels, recall)})
+        multipliers = self.objective.multipliers
+        if multipliers is not None:
+            row.update({f"multiplier_{i}": m for i, m in enumerate(multipliers)})
+        return row
+
+    def on_train_begin(self, net, **kwargs):
+        self.refresh(net, step=0)
+
+    def on_epoch_end(self, net, **kwargs):
+        steps = sum(net.history[:, "train_batch_count"])
+        self.refresh(net, step=int(steps))
+        net.history.record("valid_objective", self.records_[-1]["objective"])
+
+    def on_train_end(self, net, **kwargs):
+        if self.keep_best and self.best_[1] is not None:
+            net.module_.load_state_dict(self.best_[1])
+
+
+class ProgressBar(Callback):
+    """A tqdm progress bar over training steps, with the last validation objective.
+
+    Parameters
+    ----------
+    total : int
+        Number of steps (batches) of the run.
+    desc : str, default="SelMix"
+        Label of the bar.
+
+    Examples
+    --------
+    >>> from selmix_sk.callbacks import ProgressBar
+    >>> ProgressBar(total=500, desc="fine-tuning").total
+    500
+    """
+
+    def __init__(self, total, desc="SelMix"):
+        self.total = total
+        self.desc = desc
+
+    def initialize(self):
+        self.bar_ = None
+        return self
+
+    def on_train_begin(self, net, **kwargs):
+        self.bar_ = tqdm(total=self.total, desc=self.desc, unit="step", leave=False)
+
+    def on_batch_end(self, net, training=True, **kwargs):
+        if training and self.bar_ is not None:
+            self.bar_.update(1)
+
+    def on_epoch_end(self, net, **kwargs):
+        if self.bar_ is not None and "valid_objective" in net.history[-1]:
+            self.bar_.set_postfix(objective=f"{net.history[-1, 'valid_objective']:.4f}")
+
+    def on_train_end(self, net, **kwargs):
+        if self.bar_ is not None:
+            self.bar_.close()
+            self.bar_ = None
