@@ -37,8 +37,8 @@ def _check_number(name, value, low=None, high=None, *, integer=False, low_open=F
     if too_low or too_high:
         left = "(" if low_open else "["
         right = ")" if high_open else "]"
-        interval = f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
-        raise ValueError(f"{name} must be in {interval}, got {value!r}.")
+        bounds = f"{'-inf' if low is None else low}, {'inf' if high is None else high}"
+        raise ValueError(f"{name} must be in {left}{bounds}{right}, got {value!r}.")
 
 
 def _resolve_device(device):
@@ -47,7 +47,9 @@ def _resolve_device(device):
     try:
         resolved = torch.device(device)
     except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}.") from exc
+        raise ValueError(
+            f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}."
+        ) from exc
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} but CUDA is not available; use 'auto' or 'cpu'.")
     return str(resolved)
@@ -237,7 +239,9 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_params(self):
         if self.net is not None and not isinstance(self.net, NeuralNet):
-            raise TypeError(f"net must be a skorch NeuralNet or None, got {type(self.net).__name__}.")
+            raise TypeError(
+                f"net must be a skorch NeuralNet or None, got {type(self.net).__name__}."
+            )
         make_objective(self.objective)
         _check_number("finetune_steps", self.finetune_steps, 0, integer=True)
         if self.selection not in SELECTIONS:
@@ -330,7 +334,8 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
             self._class_counts = np.zeros(len(self.classes_), dtype=np.int64)
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
             raise ValueError(
-                f"classes={classes!r} differs from the classes of the first call, {self.classes_!r}."
+                f"classes={classes!r} differs from the classes of the first call, "
+                f"{self.classes_!r}."
             )
         y_enc = self._encode(y, "y")
         rng = check_random_state(self.random_state if first else None)

@@ -81,8 +81,9 @@ class LogitAdjustedLoss(nn.CrossEntropyLoss):
     >>> import torch
     >>> from selmix_sk import LogitAdjustedLoss
     >>> loss = LogitAdjustedLoss([0.9, 0.1])
-    >>> float(loss(torch.zeros(1, 2), torch.tensor([1]))) > float(loss(torch.zeros(1, 2), torch.tensor([0])))
-    True
+    >>> logits = torch.zeros(2, 2)
+    >>> loss(logits, torch.tensor([1, 1])) > loss(logits, torch.tensor([0, 0]))
+    tensor(True)
     """
 
     def __init__(self, class_prior, tau=1.0, **kwargs):

@@ -45,7 +45,9 @@ def pair_probabilities(gain, selection, temperature):
     if selection == "uniform":
         return torch.ones_like(gain)
     if selection == "greedy":
-        return torch.nn.functional.one_hot(gain.argmax(), gain.numel()).reshape(gain.shape).to(gain)
+        best = torch.zeros_like(gain).flatten()
+        best[gain.argmax()] = 1.0
+        return best.reshape(gain.shape)
     scale = gain.abs().max()
     return sampling_distribution(gain / scale if scale > 0 else gain, temperature)
 
@@ -171,7 +173,8 @@ class GainRefresh(Callback):
             "min_recall": recall.min(),
             "max_gain": float(gain.max()),
         }
-        row.update({f"recall_{label}": r for label, r in zip(self.class_labels, recall)})
+        labels = self.class_labels
+        row.update({f"recall_{label}": r for label, r in zip(labels, recall, strict=True)})
         multipliers = self.objective.multipliers
         if multipliers is not None:
             row.update({f"multiplier_{i}": m for i, m in enumerate(multipliers)})
