@@ -501,7 +501,9 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
     def _logits(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float32, reset=False)
-        return self.net_.forward(X, training=False).to(torch.float64)
+        # A DataLoader draws a seed from the global generator even without shuffling.
+        with torch.random.fork_rng(devices=[]):
+            return self.net_.forward(X, training=False).to(torch.float64)
 
     def predict_proba(self, X):
         """Class probabilities: the softmax of the network's logits.
@@ -528,7 +530,8 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        return self.classes_[self._logits(X).argmax(dim=1).numpy()]
+        best = self._logits(X).argmax(dim=1).numpy()
+        return self.classes_[best]
 
     def score(self, X, y, sample_weight=None):
         """The objective on ``(X, y)``, computed from the confusion matrix.

@@ -1,0 +1,285 @@
+import pickle
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from skorch import NeuralNetClassifier
+from torch import nn
+
+from selmix_sk import MLP, SelMixClassifier
+from selmix_sk._classifier import _holdout_split
+
+FAST = dict(finetune_steps=20, refresh_every=5, pretrain_epochs=10, device="cpu", random_state=0)
+
+
+def test_fit_predict_and_history(blobs):
+    X, y = blobs
+    clf = SelMixClassifier(**FAST).fit(X, y)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(axis=1)])
+    assert clf.n_features_in_ == 5
+    assert isinstance(clf.net_, NeuralNetClassifier)
+    assert clf.score(X, y) == pytest.approx(
+        min(np.mean(clf.predict(X)[y == k] == k) for k in range(3))
+    )
+    history = clf.history_
+    assert list(history["step"]) == [0, 5, 10, 15, 20]
+    assert {"objective", "mean_recall", "min_recall", "max_gain", "recall_0", "recall_2",
+            "multiplier_0", "multiplier_2"} <= set(history.columns)
+    np.testing.assert_allclose(history["objective"], history["min_recall"])
+    # The separable classes are learnt: not the chance level.
+    assert history["min_recall"].iloc[-1] > 0.8
+
+
+def test_string_labels_and_dataframe(blobs):
+    X, y = blobs
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(5)])
+    labels = np.array(["cat", "dog", "eel"], dtype=object)[y]
+    clf = SelMixClassifier(**FAST).fit(frame, labels)
+    np.testing.assert_array_equal(clf.classes_, ["cat", "dog", "eel"])
+    np.testing.assert_array_equal(clf.feature_names_in_, frame.columns)
+    assert set(clf.predict(frame)) <= {"cat", "dog", "eel"}
+    assert {"recall_cat", "recall_eel"} <= set(clf.history_.columns)
+
+
+def test_same_seed_same_model_and_user_rng_untouched(blobs):
+    X, y = blobs
+    torch.manual_seed(123)
+    expected_next = torch.rand(1)
+    torch.manual_seed(123)
+    first = SelMixClassifier(**FAST).fit(X, y).predict_proba(X)
+    assert torch.rand(1) == expected_next
+    second = SelMixClassifier(**FAST).fit(X, y).predict_proba(X)
+    other = SelMixClassifier(**{**FAST, "random_state": 1}).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(first, second)
+    assert not np.array_equal(first, other)
+
+
+def test_pickle_joblib_and_clone(blobs, tmp_path):
+    X, y = blobs
+    clf = SelMixClassifier(**FAST).fit(X, y)
+    expected = clf.predict_proba(X)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(clf)).predict_proba(X), expected)
+    joblib.dump(clf, tmp_path / "model.joblib")
+    np.testing.assert_array_equal(joblib.load(tmp_path / "model.joblib").predict_proba(X), expected)
+    fresh = clone(clf)
+    assert not hasattr(fresh, "net_")
+    assert fresh.get_params() == clf.get_params()
+
+
+def test_pipeline_and_cross_validation(blobs):
+    X, y = blobs
+    pipe = make_pipeline(StandardScaler(), SelMixClassifier(**FAST))
+    scores = cross_val_score(pipe, X, y, cv=3)
+    assert scores.shape == (3,)
+    assert np.all((scores >= 0) & (scores <= 1))
+    assert scores.mean() > 0.7
+
+
+def test_grid_search_over_mixup_and_net_parameters(blobs):
+    X, y = blobs
+    net = NeuralNetClassifier(MLP, max_epochs=5, lr=1e-3, optimizer=torch.optim.Adam)
+    search = GridSearchCV(
+        SelMixClassifier(net, **{**FAST, "pretrain_epochs": 1}),
+        {"temperature": [0.05, 0.5], "mixup_lambda_min": [0.5, 0.8], "net__lr": [1e-3, 1e-2]},
+        cv=2,
+        n_jobs=2,
+    )
+    search.fit(X, y)
+    assert len(search.cv_results_["params"]) == 8
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert search.best_estimator_.net_.lr in (1e-3, 1e-2)
+    # The user's net is a template: cloned, never trained.
+    assert not getattr(net, "initialized_", False)
+
+
+def test_fitted_net_is_only_finetuned_and_left_intact(blobs):
+    X, y = blobs
+    X = X.astype(np.float32)
+    net = NeuralNetClassifier(
+        MLP, module__n_features=5, module__n_classes=3, max_epochs=5, train_split=None,
+        criterion=nn.CrossEntropyLoss, verbose=0,
+    ).fit(X, y)
+    before = {k: v.clone() for k, v in net.module_.state_dict().items()}
+    baseline = SelMixClassifier(net, **{**FAST, "finetune_steps": 0}).fit(X, y)
+    np.testing.assert_allclose(baseline.predict_proba(X), net.predict_proba(X), rtol=1e-5)
+    tuned = SelMixClassifier(net, **FAST).fit(X, y)
+    assert not np.allclose(tuned.predict_proba(X), net.predict_proba(X))
+    for key, value in net.module_.state_dict().items():
+        torch.testing.assert_close(value, before[key])
+
+
+def test_no_finetuning_gives_one_history_row(blobs):
+    X, y = blobs
+    clf = SelMixClassifier(**{**FAST, "finetune_steps": 0}).fit(X, y)
+    assert list(clf.history_["step"]) == [0]
+
+
+@pytest.mark.parametrize("selection", ["uniform", "greedy"])
+def test_ablation_policies_run(blobs, selection):
+    X, y = blobs
+    clf = SelMixClassifier(**FAST, selection=selection).fit(X, y)
+    assert len(clf.history_) == 5
+
+
+def test_explicit_validation_set(blobs):
+    X, y = blobs
+    X_val, y_val = X[1::2], y[1::2]
+    clf = SelMixClassifier(**FAST).fit(X[::2], y[::2], X_val=X_val, y_val=y_val)
+    # The last refresh evaluates the final network on the given validation set.
+    recalls = [np.mean(clf.predict(X_val)[y_val == k] == k) for k in range(3)]
+    np.testing.assert_allclose(clf.history_.iloc[-1][["recall_0", "recall_1", "recall_2"]], recalls)
+    with pytest.raises(ValueError, match="no sample of the classes"):
+        SelMixClassifier(**FAST).fit(X, y, X_val=X[y < 2], y_val=y[y < 2])
+    with pytest.raises(ValueError, match="not among the classes"):
+        SelMixClassifier(**FAST).fit(X, y, X_val=X, y_val=y + 1)
+    with pytest.raises(ValueError, match="both X_val and y_val"):
+        SelMixClassifier(**FAST).fit(X, y, X_val=X)
+    with pytest.raises(ValueError, match="features"):
+        SelMixClassifier(**FAST).fit(X, y, X_val=X[:, :3], y_val=y)
+
+
+def test_holdout_split_survives_tiny_classes():
+    y = np.repeat([0, 1, 2, 3], [1, 2, 3, 50])
+    train, valid = _holdout_split(y, 0.2, np.random.RandomState(0))
+    for label, n_train, n_valid in [(0, 1, 1), (1, 1, 1), (2, 2, 1), (3, 40, 10)]:
+        assert np.sum(y[train] == label) == n_train
+        assert np.sum(y[valid] == label) == n_valid
+    # Only the single sample is shared.
+    np.testing.assert_array_equal(np.intersect1d(train, valid), np.flatnonzero(y == 0))
+
+
+def test_tiny_classes_fit(blobs):
+    X, y = blobs
+    keep = np.concatenate([np.flatnonzero(y < 2), np.flatnonzero(y == 2)[:1]])
+    clf = SelMixClassifier(**FAST).fit(X[keep], y[keep])
+    assert len(clf.classes_) == 3
+
+
+@pytest.mark.parametrize(
+    ("params", "error", "match"),
+    [
+        ({"objective": "worst"}, ValueError, "Valid names: .*min_recall"),
+        ({"temperature": 0}, ValueError, "temperature"),
+        ({"temperature": "hot"}, TypeError, "temperature"),
+        ({"mixup_lambda_min": 1.0}, ValueError, "mixup_lambda_min"),
+        ({"mixup_lambda_min": -0.1}, ValueError, "mixup_lambda_min"),
+        ({"finetune_steps": -1}, ValueError, "finetune_steps"),
+        ({"finetune_steps": 2.5}, TypeError, "finetune_steps"),
+        ({"refresh_every": 0}, ValueError, "refresh_every"),
+        ({"validation_fraction": 1.0}, ValueError, "validation_fraction"),
+        ({"selection": "random"}, ValueError, "selection"),
+        ({"indicator": "paper"}, ValueError, "indicator"),
+        ({"device": "tpu"}, ValueError, "device"),
+        ({"net": "resnet"}, TypeError, "skorch NeuralNet"),
+    ],
+)
+def test_bad_parameters_are_named(blobs, params, error, match):
+    X, y = blobs
+    with pytest.raises(error, match=match):
+        SelMixClassifier(**{**FAST, **params}).fit(X, y)
+
+
+def test_bad_data_is_named(blobs):
+    X, y = blobs
+    bad = X.copy()
+    bad[3, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        SelMixClassifier(**FAST).fit(bad, y)
+    bad[3, 2] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        SelMixClassifier(**FAST).fit(bad, y)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        SelMixClassifier(**FAST).fit(X, y[:-1])
+    with pytest.raises(ValueError, match="one class"):
+        SelMixClassifier(**FAST).fit(X, np.zeros(len(X)))
+    with pytest.raises(ValueError, match="continuous"):
+        SelMixClassifier(**FAST).fit(X, np.linspace(0, 1, len(X)))
+    with pytest.raises(NotFittedError):
+        SelMixClassifier(**FAST).predict(X)
+    clf = SelMixClassifier(**FAST).fit(X, y)
+    with pytest.raises(ValueError, match="X has 4 features"):
+        clf.predict(X[:, :4])
+
+
+class _ScaledOutput(nn.Module):
+    """A network whose output is not its linear head's: SelMix cannot mix it."""
+
+    def __init__(self, n_features, n_classes):
+        super().__init__()
+        self.head = nn.Linear(n_features, n_classes)
+
+    def forward(self, X):
+        return torch.tanh(self.head(X))
+
+
+def test_module_must_end_in_its_linear_head(blobs):
+    X, y = blobs
+    net = NeuralNetClassifier(_ScaledOutput, max_epochs=1)
+    with pytest.raises(ValueError, match="final linear layer 'head'"):
+        SelMixClassifier(net, **FAST).fit(X, y)
+
+
+class _BatchNormNet(nn.Module):
+    def __init__(self, n_features, n_classes):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(n_features, 16), nn.BatchNorm1d(16), nn.ReLU())
+        self.classifier = nn.Linear(16, n_classes)
+        self.extra = nn.Linear(16, 16)  # registered last, never called: the head is named
+
+    def forward(self, X):
+        return self.classifier(self.body(X))
+
+
+def test_named_head_and_frozen_batchnorm(blobs):
+    X, y = blobs
+    X = X.astype(np.float32)
+    net = NeuralNetClassifier(
+        _BatchNormNet, module__n_features=5, module__n_classes=3, max_epochs=3,
+        train_split=None, criterion=nn.CrossEntropyLoss,
+    ).fit(X, y)
+    statistics = net.module_.body[1].running_mean.clone()
+    clf = SelMixClassifier(net, **FAST, head="classifier").fit(X, y)
+    torch.testing.assert_close(clf.net_.module_.body[1].running_mean, statistics)
+    with pytest.raises(ValueError, match="no submodule named 'fc'"):
+        SelMixClassifier(net, **FAST, head="fc").fit(X, y)
+
+
+def test_partial_fit_stream(blobs):
+    X, y = blobs
+    clf = SelMixClassifier(**FAST)
+    with pytest.raises(ValueError, match="classes must be passed"):
+        clf.partial_fit(X, y)
+    order = np.random.RandomState(0).permutation(len(X))
+    chunks = np.array_split(order, 3)
+    chunk_without_2 = chunks[0][y[chunks[0]] != 2]
+    clf.partial_fit(X[chunk_without_2], y[chunk_without_2], classes=[0, 1, 2])
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+    for chunk in chunks[1:]:
+        clf.partial_fit(X[chunk], y[chunk])
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+    assert clf.predict_proba(X).shape == (len(X), 3)
+    assert np.mean(clf.predict(X) == y) > 0.8
+    with pytest.raises(ValueError, match="X has 4 features"):
+        clf.partial_fit(X[:, :4], y)
+    with pytest.raises(ValueError, match="differs from the classes"):
+        clf.partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(ValueError, match="not among the classes"):
+        clf.partial_fit(X, y + 5)
+
+
+def test_verbose_shows_progress(blobs, capsys):
+    X, y = blobs
+    SelMixClassifier(**FAST, verbose=1).fit(X, y)
+    err = capsys.readouterr().err
+    assert "pre-training" in err
+    assert "SelMix" in err
