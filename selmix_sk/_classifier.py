@@ -18,6 +18,7 @@ from torch import nn
 
 from ._finetune import PairSampler, SelMixNet
 from ._modules import MLP, LogitAdjustedLoss
+from ._offsets import tune_logit_offsets
 from .callbacks import SELECTIONS, GainRefresh, ProgressBar
 from .mixup import FeatureMixer
 from .objectives import make_objective
@@ -137,6 +138,12 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         Weight decay during fine-tuning.
     pretrain_epochs : int, default=100
         Pre-training epochs of the default network (``net=None``).
+    logit_adjustment : float, default=1.0
+        Strength ``tau`` of :class:`~selmix_sk.LogitAdjustedLoss` in
+        pre-training; 0 gives the plain cross-entropy.
+    tune_offsets : bool, default=False
+        After fine-tuning, add per-class offsets to the logits, tuned on the
+        validation set for the objective (the post-hoc plug-in rule).
     head : str, default=None
         Name of the final linear layer, such as ``"fc"``; None finds it.
     indicator : {"exact", "published"}, default="exact"
@@ -167,6 +174,8 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
     history_ : pandas.DataFrame
         A row per gain refresh: step, objective, mean and min recall and
         per-class recalls on the validation set, largest gain, multipliers.
+    offsets_ : ndarray of shape (n_classes,)
+        Offsets added to the logits; zeros unless ``tune_offsets``.
     device_ : str
         The device used.
 
@@ -210,6 +219,8 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         backbone_lr_factor=0.1,
         weight_decay=5e-4,
         pretrain_epochs=100,
+        logit_adjustment=1.0,
+        tune_offsets=False,
         head=None,
         indicator="exact",
         keep_best=False,
@@ -230,6 +241,8 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         self.backbone_lr_factor = backbone_lr_factor
         self.weight_decay = weight_decay
         self.pretrain_epochs = pretrain_epochs
+        self.logit_adjustment = logit_adjustment
+        self.tune_offsets = tune_offsets
         self.head = head
         self.indicator = indicator
         self.keep_best = keep_best
@@ -256,6 +269,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         _check_number("backbone_lr_factor", self.backbone_lr_factor, 0)
         _check_number("weight_decay", self.weight_decay, 0)
         _check_number("pretrain_epochs", self.pretrain_epochs, 1, integer=True)
+        _check_number("logit_adjustment", self.logit_adjustment, 0)
         if self.indicator not in _INDICATORS:
             raise ValueError(f"indicator must be one of {_INDICATORS}, got {self.indicator!r}.")
         _check_number("verbose", self.verbose, 0, integer=True)
@@ -415,6 +429,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         net.set_params(
             criterion=LogitAdjustedLoss,
             criterion__class_prior=np.full(n_classes, 1.0 / n_classes),
+            criterion__tau=self.logit_adjustment,
             train_split=None,
             device=self.device_,
             callbacks=callbacks,
@@ -482,6 +497,10 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         ).fit(X, y)
         module.eval()
         self.history_ = pd.DataFrame(refresh.records_)
+        self.offsets_ = np.zeros(len(self.classes_))
+        if self.tune_offsets:
+            logits = self.net_.forward(X_val, training=False).to(torch.float64).numpy()
+            self.offsets_ = tune_logit_offsets(logits, y_val, self.objective_)
 
     @staticmethod
     def _check_module(module, mixer, X):
@@ -503,10 +522,11 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         X = validate_data(self, X, dtype=np.float32, reset=False)
         # A DataLoader draws a seed from the global generator even without shuffling.
         with torch.random.fork_rng(devices=[]):
-            return self.net_.forward(X, training=False).to(torch.float64)
+            logits = self.net_.forward(X, training=False).to(torch.float64)
+        return logits + torch.from_numpy(self.offsets_)
 
     def predict_proba(self, X):
-        """Class probabilities: the softmax of the network's logits.
+        """Class probabilities: the softmax of the network's logits (plus ``offsets_``).
 
         Parameters
         ----------

@@ -283,3 +283,19 @@ def test_verbose_shows_progress(blobs, capsys):
     err = capsys.readouterr().err
     assert "pre-training" in err
     assert "SelMix" in err
+
+
+def test_tuned_offsets_shift_the_logits(blobs):
+    X, y = blobs
+    plain = SelMixClassifier(**FAST).fit(X, y)
+    np.testing.assert_array_equal(plain.offsets_, 0.0)
+    tuned = SelMixClassifier(**FAST, tune_offsets=True).fit(X, y)
+    logits = tuned.net_.forward(X.astype(np.float32)).double()
+    expected = torch.softmax(logits + torch.from_numpy(tuned.offsets_), dim=1).numpy()
+    np.testing.assert_allclose(tuned.predict_proba(X), expected, rtol=1e-6)
+
+
+def test_plain_cross_entropy_pretraining(blobs):
+    X, y = blobs
+    clf = SelMixClassifier(**FAST, logit_adjustment=0.0).fit(X, y)
+    assert clf.net_.criterion_.tau == 0.0
