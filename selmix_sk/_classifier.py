@@ -106,10 +106,18 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         they are not set. None: an :class:`~selmix_sk.MLP` with standardised
         inputs, trained with AdamW (learning rate 1e-3) for
         ``pretrain_epochs`` epochs.
-    objective : str or Objective, default="min_recall"
+    objective : str, callable or Objective, default="min_recall"
         What to maximise: ``"min_recall"``, ``"mean_recall"``, ``"hmean"``,
-        ``"gmean"``, ``"min_head_tail_recall"``, ``"mean_recall_min_coverage"``
-        or an :class:`~selmix_sk.objectives.Objective`.
+        ``"gmean"``, ``"min_head_tail_recall"``, ``"mean_recall_min_coverage"``,
+        a scikit-learn scorer or scorer name (``"f1_macro"``, ...), a metric
+        ``f(y_true, y_pred)``, a function of the confusion matrix (NumPy or
+        torch) or an :class:`~selmix_sk.objectives.Objective`; see
+        :func:`~selmix_sk.objectives.make_objective`.
+    constraints : dict, default=None
+        ``{"min_recall": t, "min_coverage": a}``, either or both: maximise the
+        objective subject to every class's recall ``>= t`` and every class's
+        share of predictions ``>= a`` times its share of the validation set,
+        through Lagrange multipliers updated at every refresh.
     finetune_steps : int, default=500
         Number of SelMix steps; 0 keeps the pre-trained network (the baseline).
     selection : {"selmix", "uniform", "greedy"}, default="selmix"
@@ -173,7 +181,8 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         The objective, with its multipliers at the end of fine-tuning.
     history_ : pandas.DataFrame
         A row per gain refresh: step, objective, mean and min recall and
-        per-class recalls on the validation set, largest gain, multipliers.
+        per-class recalls on the validation set, largest gain, multipliers
+        and, with constraints, their per-class slack.
     offsets_ : ndarray of shape (n_classes,)
         Offsets added to the logits; zeros unless ``tune_offsets``.
     device_ : str
@@ -208,6 +217,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         net=None,
         *,
         objective="min_recall",
+        constraints=None,
         finetune_steps=500,
         selection="selmix",
         temperature=0.1,
@@ -230,6 +240,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
     ):
         self.net = net
         self.objective = objective
+        self.constraints = constraints
         self.finetune_steps = finetune_steps
         self.selection = selection
         self.temperature = temperature
@@ -255,7 +266,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
             raise TypeError(
                 f"net must be a skorch NeuralNet or None, got {type(self.net).__name__}."
             )
-        make_objective(self.objective)
+        make_objective(self.objective, self.constraints)
         _check_number("finetune_steps", self.finetune_steps, 0, integer=True)
         if self.selection not in SELECTIONS:
             raise ValueError(f"selection must be one of {SELECTIONS}, got {self.selection!r}.")
@@ -451,7 +462,8 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         mixer = FeatureMixer(module, self.head)
         X_val_t = torch.as_tensor(X_val, device=device)
         self._check_module(module, mixer, X_val_t[:2])
-        self.objective_ = make_objective(self.objective).reset(self._class_prior())
+        self.objective_ = make_objective(self.objective, self.constraints)
+        self.objective_.reset(self._class_prior())
         generator = torch.Generator(device=device).manual_seed(seed)
         sampler = PairSampler(
             torch.as_tensor(X, device=device),
@@ -565,10 +577,11 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         score : float
-            ``objective_.value`` of the normalised confusion matrix.
+            ``objective_.score`` of the normalised confusion matrix: the
+            objective, penalised where a constraint fails.
         """
         C = confusion_matrix(y, self.predict(X), labels=self.classes_, sample_weight=sample_weight)
-        return self.objective_.value(C / C.sum())
+        return self.objective_.score(C / C.sum())
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

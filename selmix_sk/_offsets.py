@@ -117,7 +117,7 @@ def _values_over_candidates(logits, y, weights, offsets, k, candidates, objectiv
     )
     total = weights.sum()
     confusions = counts.reshape(len(candidates), n_classes, n_classes) / total
-    return np.array([objective.value(C) for C in confusions])
+    return np.array([objective.score(C) for C in confusions])
 
 
 def tune_logit_offsets(logits, y, objective, *, n_rounds=5, grid=None, class_weight=None):
@@ -125,7 +125,7 @@ def tune_logit_offsets(logits, y, objective, *, n_rounds=5, grid=None, class_wei
 
     Coordinate ascent: in each round, every class in turn gets the offset,
     among the values of ``grid`` and its current one, that maximises
-    ``objective.value`` of the normalised confusion matrix of
+    ``objective.score`` of the normalised confusion matrix of
     ``argmax(logits + offsets)``, the others held fixed. Ties go to the
     smallest ``|offset|`` (and then to the current one), so that offsets do
     not drift along plateaus. Rounds stop early once no offset changes. The
@@ -139,8 +139,9 @@ def tune_logit_offsets(logits, y, objective, *, n_rounds=5, grid=None, class_wei
     y : array-like of shape (n_samples,)
         True labels in ``0 .. n_classes - 1``.
     objective : Objective or str
-        Anything with ``value(C)``, such as ``make_objective("min_recall")``,
-        or the name of a built-in objective. Only ``value`` is called.
+        Such as ``make_objective("min_recall")``, or the name of a built-in
+        objective. Offsets maximise ``objective.score(C)``: the value, penalised
+        where a constraint fails.
     n_rounds : int, default=5
         Most rounds of coordinate ascent.
     grid : array-like of shape (n_values,), default=None

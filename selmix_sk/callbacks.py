@@ -160,8 +160,9 @@ class GainRefresh(Callback):
             pair_probabilities(gain, self.selection, self.temperature)
         )
         self.records_.append(self._record(step, value, C, gain))
-        if self.keep_best and value > self.best_[0]:
-            self.best_ = (value, copy.deepcopy(module.state_dict()))
+        score = self.objective.score(C)
+        if self.keep_best and score > self.best_[0]:
+            self.best_ = (score, copy.deepcopy(module.state_dict()))
 
     def _record(self, step, value, C, gain):
         pi = C.sum(axis=1)
@@ -173,8 +174,14 @@ class GainRefresh(Callback):
             "min_recall": recall.min(),
             "max_gain": float(gain.max()),
         }
-        labels = self.class_labels
-        row.update({f"recall_{label}": r for label, r in zip(labels, recall, strict=True)})
+        columns = {"recall": recall}
+        if hasattr(self.objective, "constraint_slack"):
+            slack = self.objective.constraint_slack(C)
+            columns.update({f"slack_{name}": values for name, values in slack.items()})
+        for prefix, values in columns.items():
+            row.update(
+                {f"{prefix}_{label}": v for label, v in zip(self.class_labels, values, strict=True)}
+            )
         multipliers = self.objective.multipliers
         if multipliers is not None:
             row.update({f"multiplier_{i}": m for i, m in enumerate(multipliers)})

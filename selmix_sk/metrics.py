@@ -19,7 +19,6 @@ from sklearn.metrics import confusion_matrix, make_scorer
 from sklearn.utils.multiclass import unique_labels
 
 from .objectives import (
-    ConstrainedObjective,
     GMeanRecall,
     HMeanRecall,
     MeanRecall,
@@ -276,10 +275,7 @@ def coverage_score(y_true, y_pred, *, labels=None, sample_weight=None, average="
 
 def _objective_score(y_true, y_pred, *, objective, sample_weight=None):
     C = _normalised_confusion(y_true, y_pred, None, sample_weight)
-    fresh = make_objective(objective).reset(C.sum(axis=1))
-    if isinstance(fresh, ConstrainedObjective):
-        return fresh.penalized_value(C)
-    return fresh.value(C)
+    return make_objective(objective).reset(C.sum(axis=1)).score(C)
 
 
 def make_objective_scorer(spec, constraints=None):

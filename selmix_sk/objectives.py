@@ -202,6 +202,10 @@ class Objective:
         """``d psi / d C``, an array of the shape of ``C``."""
         raise NotImplementedError
 
+    def score(self, C):
+        """The number to rank models by: :meth:`value`, lower where constraints fail."""
+        return self.value(C)
+
     def __repr__(self):
         parameters = list(inspect.signature(type(self).__init__).parameters.values())[1:]
         params = ", ".join(
@@ -567,6 +571,8 @@ class ConstrainedObjective(Objective):
         """
         slack = self._stacked_slack(C)
         return float(self.value(C) + self._multipliers(slack) @ slack)
+
+    score = penalized_value
 
     def gradient(self, C):
         D = self._inner().gradient(C)

@@ -299,3 +299,23 @@ def test_plain_cross_entropy_pretraining(blobs):
     X, y = blobs
     clf = SelMixClassifier(**FAST, logit_adjustment=0.0).fit(X, y)
     assert clf.net_.criterion_.tau == 0.0
+
+
+def test_constraints_are_recorded_and_scored(blobs):
+    X, y = blobs
+    clf = SelMixClassifier(
+        **FAST, objective="mean_recall", constraints={"min_recall": 0.9, "min_coverage": 0.8}
+    ).fit(X, y)
+    history = clf.history_
+    assert {"slack_min_recall_0", "slack_min_coverage_2", "multiplier_5"} <= set(history.columns)
+    last = history.iloc[-1]
+    np.testing.assert_allclose(
+        [last[f"slack_min_recall_{k}"] for k in range(3)],
+        [last[f"recall_{k}"] - 0.9 for k in range(3)],
+    )
+    # score ranks models: the objective, lowered by any constraint that fails.
+    predicted = clf.predict(X)
+    recalls = np.array([np.mean(predicted[y == k] == k) for k in range(3)])
+    assert clf.score(X, y) <= recalls.mean() + 1e-12
+    with pytest.raises(ValueError, match="min_precision"):
+        SelMixClassifier(**FAST, constraints={"min_precision": 0.5}).fit(X, y)
