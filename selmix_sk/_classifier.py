@@ -3,6 +3,8 @@
 import copy
 import inspect
 import numbers
+import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -400,9 +402,8 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
                 self.net_, fitted = self._build_net(X)
                 if fitted and epochs is None:
                     epochs = 0
-            if epochs != 0:
-                self._pretrain(X, y, epochs)
-            self._finetune(X, y, X_val, y_val, seed)
+            finished = epochs == 0 or self._pretrain(X, y, epochs)
+            self._finetune(X, y, X_val, y_val, seed, self.finetune_steps if finished else 0)
 
     def _build_net(self, X):
         """The network to train, and whether it is already fitted."""
@@ -454,9 +455,21 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         prior = torch.as_tensor(self._class_prior(), dtype=torch.float32)
         if isinstance(self.net_.criterion_, LogitAdjustedLoss):
             self.net_.criterion_.log_prior.copy_(torch.log(prior))
+        epochs = epochs or self.net_.max_epochs
+        done_before = len(self.net_.history)
+        # skorch ends training quietly on KeyboardInterrupt, keeping what it learnt.
         self.net_.partial_fit(X, y, epochs=epochs)
+        done = len(self.net_.history) - done_before
+        if done < epochs:
+            warnings.warn(
+                f"Pre-training was interrupted after {done} of {epochs} epochs; fine-tuning is "
+                "skipped and the estimator keeps the network as it is.",
+                UserWarning,
+                stacklevel=4,
+            )
+        return done == epochs
 
-    def _finetune(self, X, y, X_val, y_val, seed):
+    def _finetune(self, X, y, X_val, y_val, seed, steps):
         device = torch.device(self.device_)
         module = self.net_.module_
         mixer = FeatureMixer(module, self.head)
@@ -484,7 +497,6 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
             self.classes_,
             keep_best=self.keep_best,
         )
-        steps = self.finetune_steps
         callbacks = [("gain_refresh", refresh)]
         if steps:
             schedule = LRScheduler(torch.optim.lr_scheduler.CosineAnnealingLR, T_max=steps,
@@ -509,6 +521,14 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         ).fit(X, y)
         module.eval()
         self.history_ = pd.DataFrame(refresh.records_)
+        done = int(self.history_["step"].iloc[-1]) if len(self.history_) else 0
+        if done < steps:
+            warnings.warn(
+                f"SelMix fine-tuning was interrupted after {done} of {steps} steps; the "
+                "estimator keeps the weights and the history so far.",
+                UserWarning,
+                stacklevel=4,
+            )
         self.offsets_ = np.zeros(len(self.classes_))
         if self.tune_offsets:
             logits = self.net_.forward(X_val, training=False).to(torch.float64).numpy()
@@ -582,6 +602,98 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         """
         C = confusion_matrix(y, self.predict(X), labels=self.classes_, sample_weight=sample_weight)
         return self.objective_.score(C / C.sum())
+
+    def save_params(self, path):
+        """Save the fitted weights and what predicting needs, loadable without pickle.
+
+        The file holds tensors, numbers and strings only, so that
+        :meth:`load_params` reads it with ``torch.load(..., weights_only=True)``,
+        which never runs code from the file. The network's architecture is not
+        saved: it comes from the estimator that loads.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write.
+
+        Examples
+        --------
+        >>> import tempfile, os
+        >>> from sklearn.datasets import load_iris
+        >>> from selmix_sk import SelMixClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = SelMixClassifier(finetune_steps=20, pretrain_epochs=10, random_state=0)
+        >>> path = os.path.join(tempfile.mkdtemp(), "selmix.pt")
+        >>> clf.fit(X, y).save_params(path)
+        >>> loaded = SelMixClassifier(finetune_steps=20, pretrain_epochs=10).load_params(path)
+        >>> bool((loaded.predict_proba(X) == clf.predict_proba(X)).all())
+        True
+        """
+        check_is_fitted(self)
+        labels = self.classes_.tolist()
+        if not all(isinstance(label, (str, int, float, bool)) for label in labels):
+            raise TypeError(
+                "save_params stores class labels that are strings or numbers; use pickle or "
+                "joblib for other labels."
+            )
+        names = getattr(self, "feature_names_in_", None)
+        torch.save(
+            {
+                "format": "selmix_sk.params/1",
+                "module": {k: v.cpu() for k, v in self.net_.module_.state_dict().items()},
+                "classes": labels,
+                "n_features_in": int(self.n_features_in_),
+                "feature_names_in": None if names is None else names.tolist(),
+                "class_counts": torch.from_numpy(self._class_counts),
+                "offsets": torch.from_numpy(self.offsets_),
+                "history": self.history_.to_dict(orient="list"),
+            },
+            path,
+        )
+
+    def load_params(self, path):
+        """Load what :meth:`save_params` wrote into this estimator's network.
+
+        The estimator must build the same architecture as the one that saved:
+        the same ``net`` (unfitted), or the default network. Nothing is
+        trained; the estimator is fitted afterwards.
+
+        Parameters
+        ----------
+        path : str or path-like
+
+        Returns
+        -------
+        self : SelMixClassifier
+        """
+        self.device_ = self._check_params()
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as exc:
+            raise ValueError(
+                f"{path!s} holds objects other than tensors, numbers and strings; "
+                "load_params does not run code from files."
+            ) from exc
+        if not isinstance(state, dict) or state.get("format") != "selmix_sk.params/1":
+            raise ValueError(f"{path!s} was not written by SelMixClassifier.save_params.")
+        self.classes_ = np.asarray(state["classes"])
+        self.n_features_in_ = state["n_features_in"]
+        if state["feature_names_in"] is not None:
+            self.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
+        self._class_counts = state["class_counts"].numpy()
+        self.offsets_ = state["offsets"].numpy()
+        self.history_ = pd.DataFrame(state["history"])
+        self.net_, _ = self._build_net(np.zeros((2, self.n_features_in_), dtype=np.float32))
+        try:
+            self.net_.module_.load_state_dict(state["module"])
+        except RuntimeError as exc:
+            raise ValueError(
+                f"The saved weights do not fit this estimator's network: {exc}"
+            ) from exc
+        self.net_.module_.to(self.device_).eval()
+        self.objective_ = make_objective(self.objective, self.constraints)
+        self.objective_.reset(self._class_prior())
+        return self
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -11,10 +11,12 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from skorch import NeuralNetClassifier
+from skorch.callbacks import Callback
 from torch import nn
 
 from selmix_sk import MLP, SelMixClassifier
 from selmix_sk._classifier import _holdout_split
+from selmix_sk.objectives import MinRecall
 
 FAST = dict(finetune_steps=20, refresh_every=5, pretrain_epochs=10, device="cpu", random_state=0)
 
@@ -319,3 +321,62 @@ def test_constraints_are_recorded_and_scored(blobs):
     assert clf.score(X, y) <= recalls.mean() + 1e-12
     with pytest.raises(ValueError, match="min_precision"):
         SelMixClassifier(**FAST, constraints={"min_precision": 0.5}).fit(X, y)
+
+
+class _Payload:
+    """Anything a weights-only loader must refuse to build."""
+
+
+def test_save_and_load_params_without_pickle(blobs, tmp_path):
+    X, y = blobs
+    labels = np.array(["a", "b", "c"])[y]
+    clf = SelMixClassifier(**FAST).fit(X, labels)
+    path = tmp_path / "weights.pt"
+    clf.save_params(path)
+    loaded = SelMixClassifier(**FAST).load_params(path)
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))
+    pd.testing.assert_frame_equal(loaded.history_, clf.history_)
+    assert loaded.score(X, labels) == clf.score(X, labels)
+    with pytest.raises(ValueError, match="do not fit"):
+        SelMixClassifier(NeuralNetClassifier(MLP, module__hidden_units=(8,))).load_params(path)
+    torch.save({"format": "selmix_sk.params/1", "payload": _Payload()}, tmp_path / "evil.pt")
+    with pytest.raises(ValueError, match="does not run code"):
+        SelMixClassifier(**FAST).load_params(tmp_path / "evil.pt")
+
+
+class _CtrlCAtUpdate(MinRecall):
+    """Min recall, with Ctrl-C pressed at the n-th multiplier update."""
+
+    def __init__(self, n=4):
+        super().__init__()
+        self.n = n
+
+    def reset(self, class_prior=None):
+        self.updates_ = 0
+        return super().reset(class_prior)
+
+    def update(self, C):
+        self.updates_ += 1
+        if self.updates_ == self.n:
+            raise KeyboardInterrupt
+        return super().update(C)
+
+
+def test_keyboard_interrupt_keeps_a_usable_estimator(blobs):
+    X, y = blobs
+    with pytest.warns(UserWarning, match="interrupted after 10 of 20 steps"):
+        clf = SelMixClassifier(**{**FAST, "objective": _CtrlCAtUpdate(4)}).fit(X, y)
+    assert list(clf.history_["step"]) == [0, 5, 10]
+    assert clf.predict_proba(X).shape == (len(X), 3)
+
+    class Interrupt(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            if len(net.history) == 2:
+                raise KeyboardInterrupt
+
+    net = NeuralNetClassifier(MLP, max_epochs=10, callbacks=[Interrupt()])
+    with pytest.warns(UserWarning, match="Pre-training was interrupted after 2 of 10 epochs"):
+        clf = SelMixClassifier(net, **FAST).fit(X, y)
+    assert list(clf.history_["step"]) == [0]
+    assert clf.predict(X).shape == (len(X),)
