@@ -175,7 +175,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         Class labels.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit``, when ``X`` has string column names.
     net_ : skorch.NeuralNet
         The fitted network (pre-trained, then fine-tuned in place).
@@ -365,7 +365,11 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
                 f"{self.classes_!r}."
             )
         y_enc = self._encode(y, "y")
-        rng = check_random_state(self.random_state if first else None)
+        self._n_partial_fits = 1 if first else self._n_partial_fits + 1
+        rng = check_random_state(self.random_state)
+        if isinstance(self.random_state, numbers.Integral):
+            # Each call its own stream: a seeded stream of chunks is reproducible.
+            rng = np.random.RandomState([self.random_state, self._n_partial_fits])
         train, valid = _holdout_split(y_enc, self.validation_fraction, rng)
         self._class_counts += np.bincount(y_enc[train], minlength=len(self.classes_))
         self._run(X[train], y_enc[train], X[valid], y_enc[valid],

@@ -506,3 +506,4 @@ DATASETS = {
     "seattle_weather": load_seattle_weather,
     "cars": load_cars,
 }
+"""The loaders by name, as ``selmix-sk benchmark`` uses them."""

@@ -380,3 +380,16 @@ def test_keyboard_interrupt_keeps_a_usable_estimator(blobs):
         clf = SelMixClassifier(net, **FAST).fit(X, y)
     assert list(clf.history_["step"]) == [0]
     assert clf.predict(X).shape == (len(X),)
+
+
+def test_seeded_stream_is_reproducible(blobs):
+    X, y = blobs
+    chunks = np.array_split(np.random.RandomState(1).permutation(len(X)), 2)
+
+    def stream():
+        clf = SelMixClassifier(**FAST)
+        for chunk in chunks:
+            clf.partial_fit(X[chunk], y[chunk], classes=[0, 1, 2])
+        return clf.predict_proba(X)
+
+    np.testing.assert_array_equal(stream(), stream())
