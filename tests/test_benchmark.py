@@ -1,0 +1,193 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from selmix_sk import SelMixClassifier, _benchmark
+from selmix_sk._benchmark import (
+    RUN_COLUMNS,
+    limit_threads,
+    literal_gain,
+    run_quality,
+    run_speed,
+    write_report,
+)
+from selmix_sk.datasets import load_long_tailed_digits
+from selmix_sk.gain import compute_gain
+from selmix_sk.objectives import make_objective
+
+TINY = {"pretrain_epochs": 2, "finetune_steps": 4, "refresh_every": 2}
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # Tiny networks: threads contending for two cores make them many times slower.
+    with limit_threads(1):
+        yield
+
+
+def _random_case(K, d, seed):
+    rng = np.random.default_rng(seed)
+    # Rows scaled unevenly: the class prior is far from uniform.
+    C = rng.random((K, K)) * rng.uniform(0.05, 3.0, size=K)[:, None]
+    C /= C.sum()
+    Z = rng.normal(size=(K, d))
+    W = rng.normal(size=(K, d))
+    b = rng.normal(size=K)
+    D = make_objective("min_recall").reset(C.sum(1)).update(C).gradient(C)
+    return C, Z, W, b, D
+
+
+@pytest.mark.parametrize("K, d", [(2, 1), (3, 4), (6, 3), (9, 16)])
+@pytest.mark.parametrize("lambda_min", [0.0, 0.6, 0.95])
+def test_literal_gain_equals_closed_form(K, d, lambda_min):
+    C, Z, W, b, D = _random_case(K, d, seed=K * 100 + d)
+    prior = C.sum(1)
+    assert prior.max() / prior.min() > 1.5
+    expected = compute_gain(C, Z, W, b, D, lambda_min=lambda_min, indicator="exact",
+                            class_prior=prior)
+    got = literal_gain(C, Z, W, b, D, lambda_min=lambda_min, class_prior=prior)
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+
+
+def test_literal_gain_default_prior_is_uniform():
+    C, Z, W, b, D = _random_case(5, 3, seed=1)
+    np.testing.assert_allclose(literal_gain(C, Z, W, b, D), compute_gain(C, Z, W, b, D),
+                               rtol=1e-9, atol=1e-12)
+
+
+def test_quality_runner_and_report(tmp_path):
+    runs = run_quality(["digits_lt_50", "cars"], [3], n_jobs=1, estimator_params=TINY)
+    assert runs.columns.tolist() == RUN_COLUMNS
+    assert set(runs["objective"]) == set(_benchmark.OBJECTIVES)
+    internal = runs[runs["validation"] == "internal"]
+    assert set(internal["dataset"]) == {"digits_lt_50"}
+    assert set(internal["method"]) == {"logit-adjusted (internal split)",
+                                       "uniform mixup (internal split)",
+                                       "SelMix (internal split)"}
+    explicit = runs[runs["validation"] == "explicit"]
+    assert explicit.groupby(["dataset", "objective"]).size().eq(7).all()
+    scores = runs[["mean_recall", "min_recall", "hmean"]]
+    assert scores.stack().between(0, 1).all()
+    assert (runs["min_coverage"] >= 0).all() and (runs["fit_seconds"] > 0).all()
+    # The pre-trained baselines do not depend on the objective.
+    baseline = runs[runs["method"] == "cross-entropy"].groupby("dataset")["mean_recall"]
+    assert baseline.nunique().eq(1).all()
+
+    paths = write_report(tmp_path, command="selmix-sk benchmark --tiny", runs=runs)
+    report = paths[0].read_text()
+    assert "- command: `selmix-sk benchmark --tiny`" in report
+    assert "SelMix >= uniform mixup on the target in" in report
+    assert "- digits_lt_50, min_recall: SelMix " in report
+    assert "- digits_lt_50, min_recall: SelMix (internal split) " in report
+    assert "Does fine-tuning help at all?" in report
+    assert " vs logit-adjusted (internal split) " in report
+    assert "- cars, hmean: Pareto-better than logit-adjusted + offsets" in report
+    for objective in _benchmark.OBJECTIVES:
+        assert f"### Objective {objective}" in report
+        assert (tmp_path / f"quality_{objective}.png").exists()
+
+
+def test_selmix_without_offsets_is_the_fit_without_tune_offsets():
+    data = load_long_tailed_digits(random_state=0)
+    fit_data = (data.X_train, data.y_train, data.X_val, data.y_val)
+    # Enough pre-training for the tuned offsets to differ from zero.
+    common = {"random_state": 0, "device": "cpu", **TINY, "pretrain_epochs": 20}
+    with_offsets = SelMixClassifier(tune_offsets=True, **common).fit(*fit_data)
+    without = SelMixClassifier(**common).fit(*fit_data)
+    assert np.abs(with_offsets.offsets_).max() > 0
+    np.testing.assert_array_equal(
+        _benchmark._without_offsets(with_offsets).predict_proba(data.X_test),
+        without.predict_proba(data.X_test),
+    )
+
+
+def test_quality_runner_rejects_unknown_names():
+    with pytest.raises(ValueError, match="Unknown data sets"):
+        run_quality(["imagenet"], [0])
+    with pytest.raises(ValueError, match="Unknown objectives"):
+        run_quality(["wine"], [0], objectives=["accuracy"])
+
+
+def _synthetic_runs():
+    """Two seeds; SelMix loses on "lose" and wins on "win"."""
+    scores = {
+        # method: (mean recall, min recall) on "lose", then on "win"
+        "uniform mixup": [(0.80, 0.60), (0.80, 0.50)],
+        "logit-adjusted + offsets": [(0.85, 0.65), (0.80, 0.55)],
+        "SelMix": [(0.86, 0.55), (0.82, 0.60)],
+        "SelMix + offsets": [(0.84, 0.66), (0.81, 0.58)],
+    }
+    rows = []
+    for method, cases in scores.items():
+        for dataset, (mean, low) in zip(["lose", "win"], cases, strict=True):
+            for seed, noise in enumerate([-0.01, 0.01]):
+                rows.append({"dataset": dataset, "method": method, "objective": "min_recall",
+                             "seed": seed, "validation": "explicit", "mean_recall": mean + noise,
+                             "min_recall": low + noise, "hmean": mean, "min_coverage": 0.9,
+                             "fit_seconds": 1.0, "pretrain_seconds": 2.0})
+    return pd.DataFrame(rows)
+
+
+def test_report_flags_losses_with_numbers(tmp_path):
+    report = write_report(tmp_path, command="test", runs=_synthetic_runs())[0].read_text()
+    assert ("- lose, min_recall: SelMix 0.550 vs uniform mixup 0.600 min recall (mean over 2 "
+            "seeds): **LOSES** by 0.050") in report
+    assert ("- win, min_recall: SelMix 0.600 vs uniform mixup 0.500 min recall (mean over 2 "
+            "seeds): SelMix >= uniform mixup") in report
+    assert "SelMix >= uniform mixup on the target in 1 of 2 comparisons; it **loses 1**" in report
+    lose = next(line for line in report.splitlines() if line.startswith("- lose, min_recall: "
+                                                                        "Pareto"))
+    assert "? **NO**." in lose
+    assert "SelMix (min recall 0.550, mean recall 0.860): **LOSES** on min recall 0.550 < 0.650" \
+        in lose
+    assert "**LOSES** on mean recall 0.840 < 0.850" in lose
+    win = next(line for line in report.splitlines() if line.startswith("- win, min_recall: "
+                                                                       "Pareto"))
+    assert "? yes." in win and "SelMix (min recall 0.600, mean recall 0.820): Pareto-better" in win
+    assert "| lose | SelMix | 0.860 ± 0.014 | 0.550 ± 0.014 |" in report
+
+
+def test_coverage_above_the_constraint_counts_as_met():
+    runs = _synthetic_runs().assign(objective="mean_recall_min_coverage")
+    win = runs["dataset"] == "win"
+    runs.loc[win & (runs["method"] == "logit-adjusted + offsets"), "min_coverage"] = 0.96
+    runs.loc[win & (runs["method"] == "SelMix"), "min_coverage"] = 0.99
+    lines, losses, total = _benchmark._pareto_verdicts(_benchmark._summarize(runs))
+    win_line = next(line for line in lines if line.startswith("- win"))
+    assert "SelMix (min coverage (capped at 0.95) 0.950, mean recall 0.820): Pareto-better" \
+        in win_line
+    # On "lose" the capped coverages tie at 0.9 and SelMix has the higher mean recall.
+    assert (losses, total) == (0, 2)
+
+
+def test_speed_suite_and_its_report(tmp_path):
+    speed = run_speed(ks=(4, 8), measure_memory=False, step_repeats=3)
+    gain = speed["gain"]
+    assert gain[["implementation", "K"]].values.tolist() == [
+        ["closed form", 4], ["literal K^4", 4], ["closed form", 8], ["literal K^4", 8]]
+    assert (gain["seconds"] > 0).all()
+    step = speed["step"]
+    assert (step[["plain_step_ms", "selmix_step_ms", "pair_draw_ms"]] > 0).all().all()
+    np.testing.assert_allclose(step["ratio"], step["selmix_step_ms"] / step["plain_step_ms"])
+    report = write_report(tmp_path, command="test", speed=speed)[0].read_text()
+    assert "### Targets" in report
+    assert "SelMix step / plain step, MLP 64-128-128-10: " in report
+    assert (tmp_path / "speed.png").exists()
+
+
+def test_literal_gain_is_skipped_where_too_large_or_slow(monkeypatch):
+    gain = _benchmark._gain_speed((4, 140), literal_max_k=1000, seed=0, measure_memory=False)
+    skipped = gain.set_index(["implementation", "K"]).loc[("literal K^4", 140)]
+    assert np.isnan(skipped["seconds"]) and "GiB (> 2 GiB)" in skipped["note"]
+    assert gain.set_index(["implementation", "K"]).loc[("closed form", 140), "seconds"] > 0
+    gain = _benchmark._gain_speed((4, 8), literal_max_k=4, seed=0, measure_memory=False)
+    assert gain["note"].tolist()[-1] == "skipped: K > 4 in this run"
+    monkeypatch.setattr(_benchmark, "_LITERAL_MAX_SECONDS", 0.0)
+    gain = _benchmark._gain_speed((4, 8), literal_max_k=100, seed=0, measure_memory=False)
+    assert gain["note"].tolist()[-1].startswith("skipped: predicted")
+
+
+def test_peak_memory_in_a_fresh_process():
+    # 8 bytes * 60^4 = 99 MiB for the tensor of logit changes.
+    peak = _benchmark._in_fresh_process(_benchmark._gain_peak_rss, "literal K^4", 60, 8, 0)
+    assert 90 * 1024**2 < peak < 1024**3
