@@ -324,6 +324,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         else:
             X_val, y_val_enc = self._validate_validation_set(X_val, y_val)
         self._class_counts = np.bincount(y_enc, minlength=len(self.classes_))
+        self._n_partial_fits = 0
         self._run(X, y_enc, X_val, y_val_enc, seed=rng.randint(np.iinfo(np.int32).max),
                   first=True)
         return self

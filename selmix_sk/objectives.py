@@ -51,9 +51,9 @@ Recalls are ``C[k, k] / pi[k]`` with ``pi[k] = sum_l C[k, l]``, and gradients
 differentiate through ``pi`` too. Degenerate matrices give finite values and
 gradients:
 
-- a class with an empty row (absent from the validation set) has recall 0,
-  a finite gradient, and satisfies recall and coverage constraints
-  vacuously;
+- a class with an empty row (absent from the validation set, or a share of
+  at most 1e-12) has recall 0, a finite gradient, and satisfies recall and
+  coverage constraints vacuously;
 - objectives that divide by a recall (H-mean, G-mean) clip it at ``1e-6``,
   so a recall of 0 gives a finite value and a large but finite gradient;
 - a class never predicted needs nothing special from the built-in
@@ -94,13 +94,15 @@ __all__ = [
 ]
 
 _RECALL_FLOOR = 1e-6
+_EMPTY_ROW = 1e-12
 _STEP = 1e-4
 _CONSTRAINTS = ("min_recall", "min_coverage")
 
 
 def _recalls(C):
     pi = C.sum(axis=1)
-    safe_pi = np.where(pi > 0, pi, 1.0)
+    # A share of 1e-12 is no sample of any real validation set; dividing by it overflows.
+    safe_pi = np.where(pi > _EMPTY_ROW, pi, 1.0)
     return np.diagonal(C) / safe_pi, safe_pi
 
 
@@ -529,7 +531,7 @@ class ConstrainedObjective(Objective):
         slack = {}
         for name, threshold in self._thresholds().items():
             if name == "min_recall":
-                slack[name] = np.where(pi > 0, _recalls(C)[0] - threshold, 0.0)
+                slack[name] = np.where(pi > _EMPTY_ROW, _recalls(C)[0] - threshold, 0.0)
             else:
                 slack[name] = C.sum(axis=0) - threshold * pi
         return slack

@@ -9,6 +9,8 @@ from selmix_sk import SelMixClassifier
 FAST = dict(finetune_steps=10, refresh_every=5, pretrain_epochs=3, device="cpu", random_state=0)
 
 
-@parametrize_with_checks([SelMixClassifier(**FAST), SelMixClassifier(**{**FAST, "finetune_steps": 0})])
+@parametrize_with_checks(
+    [SelMixClassifier(**FAST), SelMixClassifier(**{**FAST, "finetune_steps": 0})]
+)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
