@@ -16,14 +16,17 @@ _EPSILON = 1e-8
 
 def _to_tensor(name, value, device=None):
     if isinstance(value, torch.Tensor):
-        tensor = value.detach()
+        tensor = value.detach().to(device=device, dtype=torch.float64)
+        finite = bool(torch.isfinite(tensor).all())
     else:
         try:
-            tensor = torch.from_numpy(np.asarray(value, dtype=np.float64))
+            array = np.asarray(value, dtype=np.float64)
         except (TypeError, ValueError) as exc:
             raise TypeError(f"{name} must be an array of numbers, got {type(value)!r}.") from exc
-    tensor = tensor.to(device=device, dtype=torch.float64)
-    if not torch.isfinite(tensor).all():
+        # Checked in NumPy: at K = 100 a torch check per input costs as much as the gain.
+        finite = bool(np.isfinite(array).all())
+        tensor = torch.from_numpy(array).to(device=device)
+    if not finite:
         raise ValueError(f"{name} contains NaN or infinity.")
     return tensor
 
