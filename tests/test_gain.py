@@ -3,29 +3,21 @@
 Reference numbers: /work/shared/reference (see its README.md), beside the checkout.
 """
 
-import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from helpers import CASES, REFERENCE, confusion_matrices, load_reference_arrays
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from selmix_sk.gain import compute_gain, sampling_distribution
 from selmix_sk.objectives import HMeanRecall, make_objective
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
-CASES = (
-    json.loads((REFERENCE / "gain_cases.json").read_text())
-    if (REFERENCE / "gain_cases.json").exists()
-    else []
-)
-
 
 @pytest.fixture(scope="module")
 def arrays():
-    return np.load(REFERENCE / "gain_cases.npz")
+    return load_reference_arrays()
 
 
 def _case_arrays(arrays, key):
@@ -218,17 +210,6 @@ def test_sampling_distribution_rejects_bad_temperature(temperature):
 def test_sampling_distribution_rejects_nan_gain():
     with pytest.raises(ValueError, match="NaN"):
         sampling_distribution(np.array([[np.nan, 0.0], [0.0, 1.0]]), 0.1)
-
-
-@st.composite
-def confusion_matrices(draw, max_classes=5):
-    """Normalised confusion matrices with many zero cells, empty rows and columns."""
-    K = draw(st.integers(2, max_classes))
-    cells = draw(
-        st.lists(st.one_of(st.just(0.0), st.floats(0.0, 1.0)), min_size=K * K, max_size=K * K)
-    )
-    C = np.array(cells).reshape(K, K)
-    return C / C.sum() if C.sum() > 0 else C
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)

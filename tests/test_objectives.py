@@ -1,13 +1,12 @@
 """Objectives: values, gradients, multipliers, scorers, constraints, degenerate matrices."""
 
-import json
 import warnings
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from helpers import CASES, REFERENCE, confusion_matrices, load_reference_arrays
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import (
@@ -41,12 +40,6 @@ from selmix_sk.objectives import (
     make_objective,
 )
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
-CASES = (
-    json.loads((REFERENCE / "gain_cases.json").read_text())
-    if (REFERENCE / "gain_cases.json").exists()
-    else []
-)
 BUILTINS = [
     "mean_recall",
     "min_recall",
@@ -59,7 +52,7 @@ BUILTINS = [
 
 @pytest.fixture(scope="module")
 def arrays():
-    return np.load(REFERENCE / "gain_cases.npz")
+    return load_reference_arrays()
 
 
 def test_reference_cases_present():
@@ -561,17 +554,6 @@ def test_all_zero_matrix_conventions():
     zero = np.zeros((3, 3))
     assert make_objective("mean_recall").value(zero) == 0.0
     assert make_objective("f1_macro").value(zero) == pytest.approx(1 / 3)
-
-
-@st.composite
-def confusion_matrices(draw, max_classes=5):
-    """Normalised confusion matrices with many zero cells, empty rows and columns."""
-    K = draw(st.integers(2, max_classes))
-    cells = draw(
-        st.lists(st.one_of(st.just(0.0), st.floats(0.0, 1.0)), min_size=K * K, max_size=K * K)
-    )
-    C = np.array(cells).reshape(K, K)
-    return C / C.sum() if C.sum() > 0 else C
 
 
 @settings(max_examples=80, deadline=None, derandomize=True)
