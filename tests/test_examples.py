@@ -22,6 +22,7 @@ SCRIPTS = {
     "grid_search.py": "grid_search.csv",
     "custom_objective.py": "custom_objective.csv",
     "own_network.py": "own_network.csv",
+    "partial_fit_stream.py": "stream.csv",
 }
 
 
