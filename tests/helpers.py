@@ -13,6 +13,14 @@ CASES = (
     if (REFERENCE / "gain_cases.json").exists()
     else []
 )
+BUILTINS = [
+    "mean_recall",
+    "min_recall",
+    "min_head_tail_recall",
+    "hmean",
+    "gmean",
+    "mean_recall_min_coverage",
+]
 
 
 def load_reference_arrays():

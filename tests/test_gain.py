@@ -7,7 +7,7 @@ Reference numbers: /work/shared/reference (see its README.md), beside the checko
 import numpy as np
 import pytest
 import torch
-from helpers import CASES, REFERENCE, confusion_matrices, load_reference_arrays
+from helpers import BUILTINS, CASES, REFERENCE, confusion_matrices, load_reference_arrays
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -215,16 +215,7 @@ def test_sampling_distribution_rejects_nan_gain():
 @settings(max_examples=60, deadline=None, derandomize=True)
 @given(
     C=confusion_matrices(),
-    name=st.sampled_from(
-        [
-            "mean_recall",
-            "min_recall",
-            "min_head_tail_recall",
-            "hmean",
-            "gmean",
-            "mean_recall_min_coverage",
-        ]
-    ),
+    name=st.sampled_from(BUILTINS),
     seed=st.integers(0, 2**16),
     indicator=st.sampled_from(["exact", "published"]),
 )

@@ -6,7 +6,7 @@ from functools import partial
 import numpy as np
 import pytest
 import torch
-from helpers import CASES, REFERENCE, confusion_matrices, load_reference_arrays
+from helpers import BUILTINS, CASES, REFERENCE, confusion_matrices, load_reference_arrays
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import (
@@ -39,15 +39,6 @@ from selmix_sk.objectives import (
     ScorerObjective,
     make_objective,
 )
-
-BUILTINS = [
-    "mean_recall",
-    "min_recall",
-    "min_head_tail_recall",
-    "hmean",
-    "gmean",
-    "mean_recall_min_coverage",
-]
 
 
 @pytest.fixture(scope="module")
