@@ -405,6 +405,8 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
             torch.manual_seed(seed)
             if first:
                 self.net_, fitted = self._build_net(X)
+                # Before any training: a network that cannot serve SelMix fails in seconds.
+                self._check_module(X[:2])
                 if fitted and epochs is None:
                     epochs = 0
             finished = epochs == 0 or self._pretrain(X, y, epochs)
@@ -479,7 +481,6 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         module = self.net_.module_
         mixer = FeatureMixer(module, self.head)
         X_val_t = torch.as_tensor(X_val, device=device)
-        self._check_module(module, mixer, X_val_t[:2])
         self.objective_ = make_objective(self.objective, self.constraints)
         self.objective_.reset(self._class_prior())
         generator = torch.Generator(device=device).manual_seed(seed)
@@ -539,15 +540,20 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
             logits = self.net_.forward(X_val, training=False).to(torch.float64).numpy()
             self.offsets_ = tune_logit_offsets(logits, y_val, self.objective_)
 
-    @staticmethod
-    def _check_module(module, mixer, X):
+    def _check_module(self, X):
+        module = self.net_.module_
+        mixer = FeatureMixer(module, self.head)
+        X = torch.as_tensor(X, device=torch.device(self.device_))
         module.eval()
         try:
             with torch.no_grad(), mixer.recording() as features:
                 output = module(X)
-            expected = mixer.head(features[-1])
         except RuntimeError as exc:
-            raise ValueError(f"The network failed on the data: {exc}") from exc
+            raise ValueError(f"The network failed on two samples of X: {exc}") from exc
+        if not features:
+            raise ValueError(f"The network never calls its layer {mixer.head_name!r} (head).")
+        with torch.no_grad():
+            expected = mixer.head(features[-1])
         if output.shape != expected.shape or not torch.allclose(output, expected):
             raise ValueError(
                 f"The network's output must be the output of its final linear layer "

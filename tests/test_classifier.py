@@ -254,6 +254,15 @@ def test_named_head_and_frozen_batchnorm(blobs):
     torch.testing.assert_close(clf.net_.module_.body[1].running_mean, statistics)
     with pytest.raises(ValueError, match="no submodule named 'fc'"):
         SelMixClassifier(net, **FAST, head="fc").fit(X, y)
+    with pytest.raises(ValueError, match="never calls its layer 'extra'"):
+        SelMixClassifier(net, **FAST, head="extra").fit(X, y)
+
+
+def test_network_that_cannot_take_the_data_is_named_before_training(blobs):
+    X, y = blobs
+    net = NeuralNetClassifier(MLP, module__n_features=3, max_epochs=1000)
+    with pytest.raises(ValueError, match=r"failed on two samples of X: .*must match"):
+        SelMixClassifier(net, **FAST).fit(X, y)
 
 
 def test_partial_fit_stream(blobs):
