@@ -22,12 +22,12 @@ from ._finetune import PairSampler, SelMixNet
 from ._modules import MLP, LogitAdjustedLoss
 from ._offsets import tune_logit_offsets
 from .callbacks import SELECTIONS, GainRefresh, ProgressBar
+from .gain import INDICATORS
 from .mixup import FeatureMixer
 from .objectives import make_objective
 
 __all__ = ["SelMixClassifier"]
 
-_INDICATORS = ("exact", "published")
 
 
 def _check_number(name, value, low=None, high=None, *, integer=False, low_open=False,
@@ -283,8 +283,8 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         _check_number("weight_decay", self.weight_decay, 0)
         _check_number("pretrain_epochs", self.pretrain_epochs, 1, integer=True)
         _check_number("logit_adjustment", self.logit_adjustment, 0)
-        if self.indicator not in _INDICATORS:
-            raise ValueError(f"indicator must be one of {_INDICATORS}, got {self.indicator!r}.")
+        if self.indicator not in INDICATORS:
+            raise ValueError(f"indicator must be one of {INDICATORS}, got {self.indicator!r}.")
         _check_number("verbose", self.verbose, 0, integer=True)
         return _resolve_device(self.device)
 
@@ -399,6 +399,9 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
     def _class_prior(self):
         return (self._class_counts + 1.0) / (self._class_counts + 1.0).sum()
 
+    def _make_objective(self):
+        return make_objective(self.objective, self.constraints).reset(self._class_prior())
+
     def _run(self, X, y, X_val, y_val, *, seed, first, epochs=None):
         cuda = torch.device(self.device_).type == "cuda"
         with torch.random.fork_rng(devices=[torch.device(self.device_)] if cuda else []):
@@ -481,8 +484,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         module = self.net_.module_
         mixer = FeatureMixer(module, self.head)
         X_val_t = torch.as_tensor(X_val, device=device)
-        self.objective_ = make_objective(self.objective, self.constraints)
-        self.objective_.reset(self._class_prior())
+        self.objective_ = self._make_objective()
         generator = torch.Generator(device=device).manual_seed(seed)
         sampler = PairSampler(
             torch.as_tensor(X, device=device),
@@ -702,8 +704,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
                 f"The saved weights do not fit this estimator's network: {exc}"
             ) from exc
         self.net_.module_.to(self.device_).eval()
-        self.objective_ = make_objective(self.objective, self.constraints)
-        self.objective_.reset(self._class_prior())
+        self.objective_ = self._make_objective()
         return self
 
     def __sklearn_tags__(self):

@@ -8,6 +8,7 @@ from skorch.callbacks import Callback
 from tqdm.auto import tqdm
 
 from .gain import compute_gain, sampling_distribution
+from .objectives import _recalls
 
 __all__ = ["GainRefresh", "ProgressBar", "evaluate_validation", "pair_probabilities"]
 
@@ -165,8 +166,7 @@ class GainRefresh(Callback):
             self.best_ = (score, copy.deepcopy(module.state_dict()))
 
     def _record(self, step, value, C, gain):
-        pi = C.sum(axis=1)
-        recall = np.diagonal(C) / np.where(pi > 0, pi, 1.0)
+        recall = _recalls(C)[0]
         row = {
             "step": step,
             "objective": value,

@@ -10,7 +10,7 @@ import torch
 
 __all__ = ["compute_gain", "sampling_distribution"]
 
-_INDICATORS = ("exact", "published")
+INDICATORS = ("exact", "published")
 _EPSILON = 1e-8
 
 
@@ -108,8 +108,8 @@ def compute_gain(
     >>> int(np.argmax(G)) // 2  # mixups labelled as the weak class 1 help most
     1
     """
-    if indicator not in _INDICATORS:
-        raise ValueError(f"indicator must be one of {_INDICATORS}, got {indicator!r}.")
+    if indicator not in INDICATORS:
+        raise ValueError(f"indicator must be one of {INDICATORS}, got {indicator!r}.")
     if not 0.0 <= lambda_min < 1.0:
         raise ValueError(f"lambda_min must be in [0, 1), got {lambda_min!r}.")
     device = confusion.device if isinstance(confusion, torch.Tensor) else None
