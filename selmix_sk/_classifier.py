@@ -24,7 +24,7 @@ from ._offsets import tune_logit_offsets
 from .callbacks import SELECTIONS, GainRefresh, ProgressBar
 from .gain import INDICATORS
 from .mixup import FeatureMixer
-from .objectives import make_objective
+from .objectives import ConstrainedObjective, make_objective
 
 __all__ = ["SelMixClassifier"]
 
@@ -151,9 +151,12 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
     logit_adjustment : float, default=1.0
         Strength ``tau`` of :class:`~selmix_sk.LogitAdjustedLoss` in
         pre-training; 0 gives the plain cross-entropy.
-    tune_offsets : bool, default=False
+    tune_offsets : {"auto", True, False}, default="auto"
         After fine-tuning, add per-class offsets to the logits, tuned on the
         validation set for the objective (the post-hoc plug-in rule).
+        ``"auto"`` tunes them when the objective has constraints: a
+        coverage constraint asks for a share of predictions per class,
+        which offsets set directly while mixups move it slowly.
     head : str, default=None
         Name of the final linear layer, such as ``"fc"``; None finds it.
     indicator : {"exact", "published"}, default="exact"
@@ -186,7 +189,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         per-class recalls on the validation set, largest gain, multipliers
         and, with constraints, their per-class slack.
     offsets_ : ndarray of shape (n_classes,)
-        Offsets added to the logits; zeros unless ``tune_offsets``.
+        Offsets added to the logits; zeros unless offsets were tuned.
     device_ : str
         The device used.
 
@@ -232,7 +235,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         weight_decay=5e-4,
         pretrain_epochs=100,
         logit_adjustment=1.0,
-        tune_offsets=False,
+        tune_offsets="auto",
         head=None,
         indicator="exact",
         keep_best=False,
@@ -283,6 +286,12 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         _check_number("weight_decay", self.weight_decay, 0)
         _check_number("pretrain_epochs", self.pretrain_epochs, 1, integer=True)
         _check_number("logit_adjustment", self.logit_adjustment, 0)
+        if not isinstance(self.tune_offsets, (bool, np.bool_)) and not (
+            isinstance(self.tune_offsets, str) and self.tune_offsets == "auto"
+        ):
+            raise ValueError(
+                f'tune_offsets must be "auto", True or False, got {self.tune_offsets!r}.'
+            )
         if self.indicator not in INDICATORS:
             raise ValueError(f"indicator must be one of {INDICATORS}, got {self.indicator!r}.")
         _check_number("verbose", self.verbose, 0, integer=True)
@@ -538,7 +547,10 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
                 stacklevel=4,
             )
         self.offsets_ = np.zeros(len(self.classes_))
-        if self.tune_offsets:
+        tune = self.tune_offsets
+        if tune == "auto":
+            tune = isinstance(self.objective_, ConstrainedObjective)
+        if tune:
             logits = self.net_.forward(X_val, training=False).to(torch.float64).numpy()
             self.offsets_ = tune_logit_offsets(logits, y_val, self.objective_)
 

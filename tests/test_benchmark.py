@@ -130,11 +130,13 @@ def _synthetic_runs():
 
 def test_report_flags_losses_with_numbers(tmp_path):
     report = write_report(tmp_path, command="test", runs=_synthetic_runs())[0].read_text()
-    assert ("- lose, min_recall: SelMix 0.550 vs uniform mixup 0.600 min recall (mean over 2 "
-            "seeds): **LOSES** by 0.050") in report
-    assert ("- win, min_recall: SelMix 0.600 vs uniform mixup 0.500 min recall (mean over 2 "
-            "seeds): SelMix >= uniform mixup") in report
-    assert "SelMix >= uniform mixup on the target in 1 of 2 comparisons; it **loses 1**" in report
+    # Both methods share each seed's noise, so the paired differences do not vary.
+    assert ("- lose, min_recall: SelMix 0.550 vs uniform mixup 0.600 min recall (2 seeds, "
+            "paired difference -0.050 ± 0.000 s.e.): **LOSES** by 0.050") in report
+    assert ("- win, min_recall: SelMix 0.600 vs uniform mixup 0.500 min recall (2 seeds, "
+            "paired difference +0.100 ± 0.000 s.e.): SelMix >= uniform mixup") in report
+    assert ("SelMix >= uniform mixup on the target in 1 of 2 comparisons; below within two "
+            "standard errors of the paired difference in 0; it **loses 1** by more.") in report
     lose = next(line for line in report.splitlines() if line.startswith("- lose, min_recall: "
                                                                         "Pareto"))
     assert "? **NO**." in lose
@@ -145,6 +147,18 @@ def test_report_flags_losses_with_numbers(tmp_path):
                                                                        "Pareto"))
     assert "? yes." in win and "SelMix (min recall 0.600, mean recall 0.820): Pareto-better" in win
     assert "| lose | SelMix | 0.860 ± 0.014 | 0.550 ± 0.014 |" in report
+
+
+def test_a_shortfall_within_the_noise_is_not_a_loss():
+    runs = _synthetic_runs()
+    # SelMix 0.05 below uniform mixup on average, but 0.15 above it on seed 0.
+    lose_selmix = (runs["dataset"] == "lose") & (runs["method"] == "SelMix")
+    runs.loc[lose_selmix & (runs["seed"] == 0), "min_recall"] += 0.2
+    runs.loc[lose_selmix & (runs["seed"] == 1), "min_recall"] -= 0.2
+    lines, losses, within_noise, total = _benchmark._target_verdicts(runs, "uniform mixup")
+    assert (losses, within_noise, total) == (0, 1, 2)
+    assert lines[0].endswith("paired difference -0.050 ± 0.200 s.e.): below by 0.050, within "
+                             "two standard errors")
 
 
 def test_coverage_above_the_constraint_counts_as_met():

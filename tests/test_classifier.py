@@ -181,6 +181,7 @@ def test_tiny_classes_fit(blobs):
         ({"validation_fraction": 1.0}, ValueError, "validation_fraction"),
         ({"selection": "random"}, ValueError, "selection"),
         ({"indicator": "paper"}, ValueError, "indicator"),
+        ({"tune_offsets": "yes"}, ValueError, "tune_offsets"),
         ({"device": "tpu"}, ValueError, "device"),
         ({"net": "resnet"}, TypeError, "skorch NeuralNet"),
     ],
@@ -304,6 +305,23 @@ def test_tuned_offsets_shift_the_logits(blobs):
     logits = tuned.net_.forward(X.astype(np.float32)).double()
     expected = torch.softmax(logits + torch.from_numpy(tuned.offsets_), dim=1).numpy()
     np.testing.assert_allclose(tuned.predict_proba(X), expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("objective", ["mean_recall_min_coverage", "constraints"])
+def test_offsets_are_tuned_by_default_under_constraints(objective):
+    # Overlapping classes of 60, 25 and 8 samples: the smallest is under-predicted.
+    rng = np.random.RandomState(0)
+    X = np.vstack([rng.normal(rng.normal(scale=0.5, size=5), size=(n, 5)) for n in (60, 25, 8)])
+    y = np.repeat([0, 1, 2], (60, 25, 8))
+    params = {"objective": objective}
+    if objective == "constraints":
+        params = {"objective": "mean_recall", "constraints": {"min_coverage": 0.95}}
+    auto = SelMixClassifier(**FAST, **params).fit(X, y)
+    tuned = SelMixClassifier(**FAST, **params, tune_offsets=True).fit(X, y)
+    plain = SelMixClassifier(**FAST, **params, tune_offsets=False).fit(X, y)
+    assert np.any(tuned.offsets_ != 0.0)
+    np.testing.assert_array_equal(auto.offsets_, tuned.offsets_)
+    np.testing.assert_array_equal(plain.offsets_, 0.0)
 
 
 def test_plain_cross_entropy_pretraining(blobs):
