@@ -323,9 +323,10 @@ def _target_verdicts(runs, other):
             n = len(difference)
             error = difference.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
             total += 1
+            spread = (f"{n} seeds, paired difference {difference.mean():+.3f} ± {error:.3f} "
+                      "s.e." if n > 1 else "1 seed")
             head = (f"- {dataset}, {objective}: {selmix} {a:.3f} vs {rival} {b:.3f} "
-                    f"{_LABELS[target]} ({n} seed{'s' * (n > 1)}, paired difference "
-                    f"{difference.mean():+.3f} ± {error:.3f} s.e.)")
+                    f"{_LABELS[target]} ({spread})")
             if _compare(a, b) >= 0:
                 lines.append(f"{head}: SelMix >= {other}")
             elif b - a <= 2 * error:
@@ -919,7 +920,7 @@ def write_report(output, *, command, runs=None, speed=None, elapsed=None):
     ...     "min_coverage": 0.9, "fit_seconds": 1.0, "pretrain_seconds": 2.0})
     >>> paths = write_report(tempfile.mkdtemp(), command="selmix-sk benchmark", runs=runs)
     >>> text = paths[0].read_text()
-    >>> "SelMix 0.400 vs uniform mixup 0.500 min recall (mean over 1 seed): **LOSES**" in text
+    >>> "SelMix 0.400 vs uniform mixup 0.500 min recall (1 seed): **LOSES** by 0.100" in text
     True
     """
     output = Path(output)
