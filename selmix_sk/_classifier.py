@@ -21,7 +21,7 @@ from torch import nn
 from ._finetune import PairSampler, SelMixNet
 from ._modules import MLP, LogitAdjustedLoss
 from ._offsets import tune_logit_offsets
-from .callbacks import SELECTIONS, GainRefresh, ProgressBar
+from .callbacks import HISTORY_COLUMNS, SELECTIONS, GainRefresh, ProgressBar
 from .gain import INDICATORS
 from .mixup import FeatureMixer
 from .objectives import ConstrainedObjective, make_objective
@@ -135,7 +135,8 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         Steps between two refreshes of the gains.
     validation_fraction : float, default=0.2
         Share of every class held out to estimate the gains when ``fit``
-        gets no validation set.
+        gets no validation set. Nothing is held out when there is nothing
+        to validate: ``finetune_steps=0`` without tuned offsets.
     batch_size : int, default=64
         Mixup pairs per fine-tuning step; also the batch size of the default
         network's pre-training.
@@ -187,7 +188,8 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
     history_ : pandas.DataFrame
         A row per gain refresh: step, objective, mean and min recall and
         per-class recalls on the validation set, largest gain, multipliers
-        and, with constraints, their per-class slack.
+        and, with constraints, their per-class slack. No rows when there was
+        no validation set to evaluate.
     offsets_ : ndarray of shape (n_classes,)
         Offsets added to the logits; zeros unless offsets were tuned.
     device_ : str
@@ -327,9 +329,11 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         if (X_val is None) != (y_val is None):
             raise ValueError("Pass both X_val and y_val, or neither.")
         if X_val is None:
-            train, valid = _holdout_split(y_enc, self.validation_fraction, rng)
-            X_val, y_val_enc = X[valid], y_enc[valid]
-            X, y_enc = X[train], y_enc[train]
+            y_val_enc = None
+            if self._uses_validation():
+                train, valid = _holdout_split(y_enc, self.validation_fraction, rng)
+                X_val, y_val_enc = X[valid], y_enc[valid]
+                X, y_enc = X[train], y_enc[train]
         else:
             X_val, y_val_enc = self._validate_validation_set(X_val, y_val)
         self._class_counts = np.bincount(y_enc, minlength=len(self.classes_))
@@ -380,10 +384,13 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         if isinstance(self.random_state, numbers.Integral):
             # Each call its own stream: a seeded stream of chunks is reproducible.
             rng = np.random.RandomState([self.random_state, self._n_partial_fits])
-        train, valid = _holdout_split(y_enc, self.validation_fraction, rng)
-        self._class_counts += np.bincount(y_enc[train], minlength=len(self.classes_))
-        self._run(X[train], y_enc[train], X[valid], y_enc[valid],
-                  seed=rng.randint(np.iinfo(np.int32).max), first=first, epochs=1)
+        X_val = y_val = None
+        if self._uses_validation():
+            train, valid = _holdout_split(y_enc, self.validation_fraction, rng)
+            X, y_enc, X_val, y_val = X[train], y_enc[train], X[valid], y_enc[valid]
+        self._class_counts += np.bincount(y_enc, minlength=len(self.classes_))
+        self._run(X, y_enc, X_val, y_val, seed=rng.randint(np.iinfo(np.int32).max),
+                  first=first, epochs=1)
         return self
 
     def _encode(self, y, name):
@@ -410,6 +417,16 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
 
     def _make_objective(self):
         return make_objective(self.objective, self.constraints).reset(self._class_prior())
+
+    def _tunes_offsets(self):
+        if isinstance(self.tune_offsets, str):  # "auto"
+            objective = make_objective(self.objective, self.constraints)
+            return isinstance(objective, ConstrainedObjective)
+        return bool(self.tune_offsets)
+
+    def _uses_validation(self):
+        """Whether fitting needs held-out data: to fine-tune, or to tune offsets."""
+        return self.finetune_steps > 0 or self._tunes_offsets()
 
     def _run(self, X, y, X_val, y_val, *, seed, first, epochs=None):
         cuda = torch.device(self.device_).type == "cuda"
@@ -489,11 +506,16 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         return done == epochs
 
     def _finetune(self, X, y, X_val, y_val, seed, steps):
+        self.objective_ = self._make_objective()
+        self.offsets_ = np.zeros(len(self.classes_))
+        if X_val is None:
+            # No fine-tuning and no offsets: nothing was held out, nothing to evaluate.
+            self.history_ = pd.DataFrame(columns=list(HISTORY_COLUMNS))
+            return
         device = torch.device(self.device_)
         module = self.net_.module_
         mixer = FeatureMixer(module, self.head)
         X_val_t = torch.as_tensor(X_val, device=device)
-        self.objective_ = self._make_objective()
         generator = torch.Generator(device=device).manual_seed(seed)
         sampler = PairSampler(
             torch.as_tensor(X, device=device),
@@ -546,11 +568,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
                 UserWarning,
                 stacklevel=4,
             )
-        self.offsets_ = np.zeros(len(self.classes_))
-        tune = self.tune_offsets
-        if tune == "auto":
-            tune = isinstance(self.objective_, ConstrainedObjective)
-        if tune:
+        if self._tunes_offsets():
             logits = self.net_.forward(X_val, training=False).to(torch.float64).numpy()
             self.offsets_ = tune_logit_offsets(logits, y_val, self.objective_)
 

@@ -13,6 +13,8 @@ from .objectives import _recalls
 __all__ = ["GainRefresh", "ProgressBar", "evaluate_validation", "pair_probabilities"]
 
 SELECTIONS = ("selmix", "uniform", "greedy")
+# The columns of every history record, before the per-class ones.
+HISTORY_COLUMNS = ("step", "objective", "mean_recall", "min_recall", "max_gain")
 
 
 def pair_probabilities(gain, selection, temperature):
@@ -167,13 +169,9 @@ class GainRefresh(Callback):
 
     def _record(self, step, value, C, gain):
         recall = _recalls(C)[0]
-        row = {
-            "step": step,
-            "objective": value,
-            "mean_recall": recall.mean(),
-            "min_recall": recall.min(),
-            "max_gain": float(gain.max()),
-        }
+        row = dict(zip(HISTORY_COLUMNS,
+                       (step, value, recall.mean(), recall.min(), float(gain.max())),
+                       strict=True))
         columns = {"recall": recall}
         if hasattr(self.objective, "constraint_slack"):
             slack = self.objective.constraint_slack(C)

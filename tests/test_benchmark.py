@@ -161,6 +161,18 @@ def test_a_shortfall_within_the_noise_is_not_a_loss():
                              "two standard errors")
 
 
+def test_the_constrained_objective_is_judged_on_its_constraint():
+    runs = _synthetic_runs().assign(objective="mean_recall_min_coverage")
+    # On "lose" SelMix trades mean recall for the coverage that uniform mixup lacks.
+    lose = runs["dataset"] == "lose"
+    runs.loc[lose & (runs["method"] == "SelMix"), "mean_recall"] -= 0.12
+    runs.loc[lose & (runs["method"] == "uniform mixup"), "min_coverage"] = 0.5
+    lines, losses, within_noise, total = _benchmark._target_verdicts(runs, "uniform mixup")
+    assert (losses, within_noise, total) == (0, 0, 2)
+    assert lines[0].startswith("- lose, mean_recall_min_coverage: SelMix 0.900 vs uniform "
+                               "mixup 0.500 min coverage (capped at 0.95)")
+
+
 def test_coverage_above_the_constraint_counts_as_met():
     runs = _synthetic_runs().assign(objective="mean_recall_min_coverage")
     win = runs["dataset"] == "win"

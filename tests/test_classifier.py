@@ -122,8 +122,27 @@ def test_fitted_net_is_only_finetuned_and_left_intact(blobs):
 
 def test_no_finetuning_gives_one_history_row(blobs):
     X, y = blobs
-    clf = SelMixClassifier(**{**FAST, "finetune_steps": 0}).fit(X, y)
+    clf = SelMixClassifier(**{**FAST, "finetune_steps": 0}).fit(X, y, X, y)
     assert list(clf.history_["step"]) == [0]
+
+
+def test_nothing_is_held_out_when_nothing_is_validated(blobs):
+    X, y = blobs
+
+    def log_prior(clf):  # the class shares that pre-training saw, smoothed by one
+        return clf.net_.criterion_.log_prior.numpy()
+
+    counts = np.bincount(y) + 1.0
+    every_sample = np.log(counts / counts.sum())
+    clf = SelMixClassifier(**{**FAST, "finetune_steps": 0}).fit(X, y)
+    np.testing.assert_allclose(log_prior(clf), every_sample, rtol=1e-6)
+    assert clf.history_.empty and list(clf.history_.columns)[:2] == ["step", "objective"]
+    np.testing.assert_array_equal(clf.offsets_, 0.0)
+    streamed = SelMixClassifier(**{**FAST, "finetune_steps": 0}).partial_fit(X, y, np.unique(y))
+    np.testing.assert_allclose(log_prior(streamed), every_sample, rtol=1e-6)
+    # Offsets need a validation set, so tuning them holds one out again.
+    tuned = SelMixClassifier(**{**FAST, "finetune_steps": 0, "tune_offsets": True}).fit(X, y)
+    assert not np.allclose(log_prior(tuned), every_sample)
 
 
 @pytest.mark.parametrize("selection", ["uniform", "greedy"])
