@@ -28,6 +28,10 @@ from .objectives import ConstrainedObjective, make_objective
 
 __all__ = ["SelMixClassifier"]
 
+# Below this many held-out samples, a class's validation recall moves in steps
+# of a third or more: too coarse to steer the gains.
+_FEW_VALIDATION_SAMPLES = 3
+
 
 
 def _check_number(name, value, low=None, high=None, *, integer=False, low_open=False,
@@ -334,6 +338,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
                 train, valid = _holdout_split(y_enc, self.validation_fraction, rng)
                 X_val, y_val_enc = X[valid], y_enc[valid]
                 X, y_enc = X[train], y_enc[train]
+                self._warn_if_few_validation_samples(y_val_enc)
         else:
             X_val, y_val_enc = self._validate_validation_set(X_val, y_val)
         self._class_counts = np.bincount(y_enc, minlength=len(self.classes_))
@@ -417,6 +422,20 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
 
     def _make_objective(self):
         return make_objective(self.objective, self.constraints).reset(self._class_prior())
+
+    def _warn_if_few_validation_samples(self, y_val):
+        counts = np.bincount(y_val, minlength=len(self.classes_))
+        few = self.classes_[counts < _FEW_VALIDATION_SAMPLES]
+        if few.size:
+            warnings.warn(
+                f"The validation share held out of y has fewer than {_FEW_VALIDATION_SAMPLES} "
+                f"samples of the classes {few.tolist()!r}: their recalls are too coarse to steer "
+                "SelMix, and those classes lose training data. Pass X_val and y_val, or "
+                "finetune_steps=0 to train on all of X (see 'The validation set' in the user "
+                "guide).",
+                UserWarning,
+                stacklevel=3,
+            )
 
     def _tunes_offsets(self):
         if isinstance(self.tune_offsets, str):  # "auto"

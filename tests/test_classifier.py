@@ -1,4 +1,5 @@
 import pickle
+import warnings
 
 import joblib
 import numpy as np
@@ -124,6 +125,16 @@ def test_no_finetuning_gives_one_history_row(blobs):
     X, y = blobs
     clf = SelMixClassifier(**{**FAST, "finetune_steps": 0}).fit(X, y, X, y)
     assert list(clf.history_["step"]) == [0]
+
+
+def test_a_tiny_internal_validation_share_is_named(blobs):
+    X, y = blobs  # classes of 60, 25 and 8 samples: 12, 5 and 2 held out
+    with pytest.warns(UserWarning, match=r"fewer than 3 samples of the classes \[2\]"):
+        SelMixClassifier(**FAST).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        SelMixClassifier(**FAST).fit(X, y, X, y)
+        SelMixClassifier(**{**FAST, "finetune_steps": 0}).fit(X, y)
 
 
 def test_nothing_is_held_out_when_nothing_is_validated(blobs):
