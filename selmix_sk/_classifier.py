@@ -111,7 +111,9 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         ``module__n_classes`` are filled in when the module accepts them and
         they are not set. None: an :class:`~selmix_sk.MLP` with standardised
         inputs, trained with AdamW (learning rate 1e-3) for
-        ``pretrain_epochs`` epochs.
+        ``pretrain_epochs`` epochs. A network of your own may take inputs of
+        any shape, such as images ``(n_samples, channels, height, width)``;
+        the default MLP takes 2-D ``X``.
     objective : str, callable or Objective, default="min_recall"
         What to maximise: ``"min_recall"``, ``"mean_recall"``, ``"hmean"``,
         ``"gmean"``, ``"min_head_tail_recall"``, ``"mean_recall_min_coverage"``,
@@ -321,7 +323,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         self : SelMixClassifier
         """
         self.device_ = self._check_params()
-        X, y = validate_data(self, X, y, dtype=np.float32)
+        X, y = validate_data(self, X, y, dtype=np.float32, allow_nd=True)
         check_classification_targets(y)
         self.classes_, y_enc = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
@@ -371,7 +373,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
             self.device_ = self._check_params()
-        X, y = validate_data(self, X, y, dtype=np.float32, reset=first)
+        X, y = validate_data(self, X, y, dtype=np.float32, reset=first, allow_nd=True)
         check_classification_targets(y)
         if first:
             self.classes_ = np.unique(classes)
@@ -407,7 +409,8 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         return np.searchsorted(self.classes_, y)
 
     def _validate_validation_set(self, X_val, y_val):
-        X_val, y_val = validate_data(self, X_val, y_val, dtype=np.float32, reset=False)
+        X_val, y_val = validate_data(self, X_val, y_val, dtype=np.float32, reset=False,
+                                     allow_nd=True)
         y_val_enc = self._encode(y_val, "y_val")
         missing = np.setdiff1d(np.arange(len(self.classes_)), y_val_enc)
         if missing.size:
@@ -464,6 +467,12 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         """The network to train, and whether it is already fitted."""
         n_classes = len(self.classes_)
         if self.net is None:
+            if X.ndim != 2:
+                raise ValueError(
+                    "The default network (net=None) is an MLP for 2-D X; got samples of "
+                    f"shape {X.shape[1:]}. Pass a network for inputs of other shapes, such as "
+                    "net=NeuralNetClassifier(MyCNN, ...) for images."
+                )
             scale = X.std(axis=0)
             net = NeuralNetClassifier(
                 MLP,
@@ -613,7 +622,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
 
     def _logits(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float32, reset=False)
+        X = validate_data(self, X, dtype=np.float32, reset=False, allow_nd=True)
         # A DataLoader draws a seed from the global generator even without shuffling.
         with torch.random.fork_rng(devices=[]):
             logits = self.net_.forward(X, training=False).to(torch.float64)

@@ -450,3 +450,31 @@ def test_seeded_stream_is_reproducible(blobs):
         return clf.predict_proba(X)
 
     np.testing.assert_array_equal(stream(), stream())
+
+
+class _TinyCNN(nn.Module):
+    """A convolutional network for 8 x 8 images, its head a linear layer."""
+
+    def __init__(self, n_classes):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 8, kernel_size=3, padding=1)
+        self.pool = nn.MaxPool2d(2)
+        self.fc = nn.Linear(8 * 4 * 4, n_classes)
+
+    def forward(self, X):
+        return self.fc(torch.flatten(self.pool(torch.relu(self.conv(X))), 1))
+
+
+def test_images_through_a_network_of_ones_own(digits):
+    X, y = digits
+    images = X.reshape(-1, 1, 8, 8) / 16.0
+    net = NeuralNetClassifier(_TinyCNN, max_epochs=15, lr=1e-2, optimizer=torch.optim.Adam,
+                              batch_size=128)
+    clf = SelMixClassifier(net, **{**FAST, "finetune_steps": 40, "refresh_every": 20})
+    clf.fit(images[::2], y[::2])
+    assert clf.n_features_in_ == 1  # channels, as scikit-learn counts n-d input
+    assert list(clf.history_["step"]) == [0, 20, 40]
+    assert clf.predict_proba(images[1::2]).shape == (len(y[1::2]), 10)
+    assert (clf.predict(images[1::2]) == y[1::2]).mean() > 0.8  # chance is 0.1
+    with pytest.raises(ValueError, match=r"MLP for 2-D X; got samples of shape \(1, 8, 8\)"):
+        SelMixClassifier(**FAST).fit(images[::2], y[::2])
