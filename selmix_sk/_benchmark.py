@@ -186,7 +186,7 @@ def _quality_unit(dataset, seed, objectives, estimator_params):
             # The split that fit(X_all, y_all) holds out with this random_state, so that
             # fine-tuning below never validates on pre-training data.
             train, valid = _holdout_split(np.unique(y_all, return_inverse=True)[1],
-                                          SelMixClassifier().validation_fraction,
+                                          SelMixClassifier(**common).validation_fraction,
                                           check_random_state(seed))
             la_int, la_int_s = _timed_fit(SelMixClassifier(**{**common, "finetune_steps": 0}),
                                           X_all[train], y_all[train], X_all[valid],
