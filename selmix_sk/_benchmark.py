@@ -35,7 +35,7 @@ from threadpoolctl import threadpool_limits
 from torch import nn
 
 from . import __version__
-from ._classifier import SelMixClassifier, _holdout_split
+from ._classifier import SelMixClassifier
 from ._finetune import PairSampler, SelMixNet
 from ._modules import MLP
 from .datasets import DATASETS, load_long_tailed_digits
@@ -188,12 +188,9 @@ def _quality_unit(dataset, seed, objectives, estimator_params):
             X_all, y_all = data.X_train, data.y_train
             # The split that fit(X_all, y_all) holds out with this random_state, so that
             # fine-tuning below never validates on pre-training data.
-            train, valid = _holdout_split(np.unique(y_all, return_inverse=True)[1],
-                                          SelMixClassifier(**common).validation_fraction,
-                                          check_random_state(seed))
+            split = SelMixClassifier(**common)._hold_out(X_all, y_all, check_random_state(seed))
             la_int, la_int_s = _timed_fit(SelMixClassifier(**{**common, "finetune_steps": 0}),
-                                          X_all[train], y_all[train], X_all[valid],
-                                          y_all[valid])
+                                          *split)
         rows = []
         for objective in objectives:
             rows.append(record("cross-entropy", objective, ce, ce_s, 0.0))

@@ -335,11 +335,8 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         if (X_val is None) != (y_val is None):
             raise ValueError("Pass both X_val and y_val, or neither.")
         if X_val is None:
-            y_val_enc = None
-            if self._uses_validation():
-                train, valid = _holdout_split(y_enc, self.validation_fraction, rng)
-                X_val, y_val_enc = X[valid], y_enc[valid]
-                X, y_enc = X[train], y_enc[train]
+            X, y_enc, X_val, y_val_enc = self._hold_out(X, y_enc, rng)
+            if y_val_enc is not None:
                 self._warn_if_few_validation_samples(y_val_enc)
         else:
             X_val, y_val_enc = self._validate_validation_set(X_val, y_val)
@@ -391,10 +388,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         if isinstance(self.random_state, numbers.Integral):
             # Each call its own stream: a seeded stream of chunks is reproducible.
             rng = np.random.RandomState([self.random_state, self._n_partial_fits])
-        X_val = y_val = None
-        if self._uses_validation():
-            train, valid = _holdout_split(y_enc, self.validation_fraction, rng)
-            X, y_enc, X_val, y_val = X[train], y_enc[train], X[valid], y_enc[valid]
+        X, y_enc, X_val, y_val = self._hold_out(X, y_enc, rng)
         self._class_counts += np.bincount(y_enc, minlength=len(self.classes_))
         self._run(X, y_enc, X_val, y_val, seed=rng.randint(np.iinfo(np.int32).max),
                   first=first, epochs=1)
@@ -425,6 +419,17 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
 
     def _make_objective(self):
         return make_objective(self.objective, self.constraints).reset(self._class_prior())
+
+    def _hold_out(self, X, y, rng):
+        """``(X_train, y_train, X_val, y_val)``: a validation share if fitting needs one.
+
+        Without one (no fine-tuning, no offsets), everything trains and the
+        validation set is ``(None, None)``.
+        """
+        if not self._uses_validation():
+            return X, y, None, None
+        train, valid = _holdout_split(y, self.validation_fraction, rng)
+        return X[train], y[train], X[valid], y[valid]
 
     def _warn_if_few_validation_samples(self, y_val):
         counts = np.bincount(y_val, minlength=len(self.classes_))
