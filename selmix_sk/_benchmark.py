@@ -309,6 +309,35 @@ def _compare(a, b):
     return int(np.sign(round(a, 3) - round(b, 3)))
 
 
+class _Paired:
+    """Two methods' scores on the seeds both ran: means and the paired difference.
+
+    ``outcome`` is ``"ok"`` where ``a`` is at least ``b`` (at 3 decimals),
+    ``"noise"`` where it falls short by at most two standard errors of the
+    per-seed difference, and ``"loss"`` where it falls short by more.
+    """
+
+    def __init__(self, scores, a, b):
+        paired = scores[[a, b]].dropna()
+        difference = paired[a] - paired[b]
+        self.a, self.b = paired[a].mean(), paired[b].mean()
+        self.n = len(difference)
+        self.error = difference.std(ddof=1) / np.sqrt(self.n) if self.n > 1 else np.nan
+        self.difference = difference.mean()
+        if _compare(self.a, self.b) >= 0:
+            self.outcome = "ok"
+        elif self.b - self.a <= 2 * self.error:
+            self.outcome = "noise"
+        else:
+            self.outcome = "loss"
+
+    def spread(self):
+        if self.n < 2:
+            return "1 seed"
+        return (f"{self.n} seeds, paired difference {self.difference:+.3f} ± {self.error:.3f} "
+                "s.e.")
+
+
 def _target_verdicts(runs, other):
     """SelMix against the method ``other`` on each objective's target.
 
@@ -317,7 +346,7 @@ def _target_verdicts(runs, other):
     from a loss. With the internal-split variants too where both methods have
     one. Returns ``(lines, losses, within_noise, total)``.
     """
-    lines, losses, within_noise, total = [], 0, 0, 0
+    lines, outcomes = [], []
     for (dataset, objective), group in _with_capped_coverage(runs).groupby(
             ["dataset", "objective"], sort=False):
         target = _JUDGED[objective]
@@ -326,68 +355,77 @@ def _target_verdicts(runs, other):
             selmix, rival = "SelMix" + suffix, other + suffix
             if selmix not in scores or rival not in scores:
                 continue
-            paired = scores[[selmix, rival]].dropna()
-            a, b = paired[selmix].mean(), paired[rival].mean()
-            difference = paired[selmix] - paired[rival]
-            n = len(difference)
-            error = difference.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
-            total += 1
-            spread = (f"{n} seeds, paired difference {difference.mean():+.3f} ± {error:.3f} "
-                      "s.e." if n > 1 else "1 seed")
-            head = (f"- {dataset}, {objective}: {selmix} {a:.3f} vs {rival} {b:.3f} "
-                    f"{_LABELS[target]} ({spread})")
-            if _compare(a, b) >= 0:
-                lines.append(f"{head}: SelMix >= {other}")
-            elif b - a <= 2 * error:
-                within_noise += 1
-                lines.append(f"{head}: below by {b - a:.3f}, within two standard errors")
-            else:
-                losses += 1
-                lines.append(f"{head}: **LOSES** by {b - a:.3f}")
-    return lines, losses, within_noise, total
+            pair = _Paired(scores, selmix, rival)
+            outcomes.append(pair.outcome)
+            head = (f"- {dataset}, {objective}: {selmix} {pair.a:.3f} vs {rival} {pair.b:.3f} "
+                    f"{_LABELS[target]} ({pair.spread()})")
+            shortfall = pair.b - pair.a
+            lines.append(head + {
+                "ok": f": SelMix >= {other}",
+                "noise": f": below by {shortfall:.3f}, within two standard errors",
+                "loss": f": **LOSES** by {shortfall:.3f}",
+            }[pair.outcome])
+    return lines, outcomes.count("loss"), outcomes.count("noise"), len(outcomes)
 
 
-def _pareto_verdicts(summary):
-    """SelMix (+ offsets) against logit-adjusted + offsets: (lines, losses, total)."""
-    lines, losses, total = [], 0, 0
-    reference = "logit-adjusted + offsets"
-    for (dataset, objective), group in summary.groupby(level=[0, 1], sort=False):
-        methods = group.droplevel([0, 1])
-        if reference not in methods.index:
-            continue
+_PARETO_REFERENCE = "logit-adjusted + offsets"
+
+
+def _pareto_candidate(scores, candidate, guard):
+    """One candidate against the reference on the guarded metric and mean recall.
+
+    Pareto-better needs the guard at least as high and mean recall higher (at
+    3 decimals); a shortfall on either that is within two standard errors of
+    its paired difference is noise; a larger one is a loss.
+    """
+    pairs = {metric: _Paired(scores[metric], candidate, _PARETO_REFERENCE)
+             for metric in (guard, "mean_recall")}
+    worse = [f"{_LABELS[metric]} {pair.a:.3f} < {pair.b:.3f} ({pair.spread()})"
+             for metric, pair in pairs.items() if pair.outcome != "ok"]
+    outcomes = {pair.outcome for pair in pairs.values()}
+    mean = pairs["mean_recall"]
+    if "loss" in outcomes:
+        outcome, text = "loss", "**LOSES** on " + " and ".join(worse)
+    elif "noise" in outcomes:
+        outcome, text = "noise", "below within two standard errors on " + " and ".join(worse)
+    elif _compare(mean.a, mean.b) > 0:
+        outcome, text = "win", "Pareto-better"
+    else:
+        outcome, text = "noise", f"not better (ties on mean recall {mean.a:.3f})"
+    guarded = pairs[guard]
+    return outcome, (f"{candidate} ({_LABELS[guard]} {guarded.a:.3f}, mean recall "
+                     f"{mean.a:.3f}): {text}")
+
+
+def _pareto_verdicts(runs):
+    """SelMix (+ offsets) against logit-adjusted + offsets, paired over seeds.
+
+    A case is a win where either candidate is Pareto-better, a loss where
+    both lose beyond the noise, and within noise otherwise. Returns
+    ``(lines, losses, within_noise, total)``.
+    """
+    lines, verdicts = [], []
+    for (dataset, objective), group in _with_capped_coverage(runs).groupby(
+            ["dataset", "objective"], sort=False):
         guard = _JUDGED[objective]
-        ref_guard = methods.at[reference, f"{guard}_mean"]
-        ref_mean = methods.at[reference, "mean_recall_mean"]
-        parts, any_win = [], False
-        for candidate in ("SelMix", "SelMix + offsets"):
-            if candidate not in methods.index:
-                continue
-            g = methods.at[candidate, f"{guard}_mean"]
-            m = methods.at[candidate, "mean_recall_mean"]
-            worse = []
-            if _compare(g, ref_guard) < 0:
-                worse.append(f"{_LABELS[guard]} {g:.3f} < {ref_guard:.3f}")
-            if _compare(m, ref_mean) < 0:
-                worse.append(f"mean recall {m:.3f} < {ref_mean:.3f}")
-            if worse:
-                outcome = "**LOSES** on " + " and ".join(worse)
-            elif _compare(m, ref_mean) > 0:
-                outcome = "Pareto-better"
-                any_win = True
-            else:
-                outcome = f"not better (ties on mean recall {m:.3f})"
-            parts.append(f"{candidate} ({_LABELS[guard]} {g:.3f}, mean recall {m:.3f}): "
-                         f"{outcome}")
-        if not parts:
+        scores = {metric: group.pivot_table(index="seed", columns="method", values=metric)
+                  for metric in (guard, "mean_recall")}
+        methods = set(scores[guard].columns)
+        candidates = [c for c in ("SelMix", "SelMix + offsets") if c in methods]
+        if _PARETO_REFERENCE not in methods or not candidates:
             continue
-        total += 1
-        losses += not any_win
-        verdict = "yes" if any_win else "**NO**"
+        outcomes, parts = zip(*(_pareto_candidate(scores, c, guard) for c in candidates),
+                              strict=True)
+        verdict = ("win" if "win" in outcomes else "noise" if "noise" in outcomes else "loss")
+        verdicts.append(verdict)
+        reference = {metric: frame[_PARETO_REFERENCE].mean() for metric, frame in scores.items()}
+        answer = {"win": "yes", "noise": "no, within noise", "loss": "**NO**"}[verdict]
         lines.append(
-            f"- {dataset}, {objective}: Pareto-better than {reference} ({_LABELS[guard]} "
-            f"{ref_guard:.3f}, mean recall {ref_mean:.3f})? {verdict}. " + "; ".join(parts)
+            f"- {dataset}, {objective}: Pareto-better than {_PARETO_REFERENCE} "
+            f"({_LABELS[guard]} {reference[guard]:.3f}, mean recall "
+            f"{reference['mean_recall']:.3f})? {answer}. " + "; ".join(parts)
         )
-    return lines, losses, total
+    return lines, verdicts.count("loss"), verdicts.count("noise"), len(verdicts)
 
 
 def _format_mean_std(mean, std, digits=3):
@@ -418,9 +456,9 @@ def _quality_table(summary, objective):
     return _markdown_table(pd.DataFrame(rows))
 
 
-def _verdict_count(claim, verdicts):
+def _verdict_count(claim, verdicts, unit="comparisons"):
     _, losses, within_noise, total = verdicts
-    return (f"{claim} in {total - losses - within_noise} of {total} comparisons; below within "
+    return (f"{claim} in {total - losses - within_noise} of {total} {unit}; below within "
             f"two standard errors of the paired difference in {within_noise}; it **loses "
             f"{losses}** by more.")
 
@@ -429,7 +467,7 @@ def _quality_section(runs):
     summary = _summarize(runs)
     uniform = _target_verdicts(runs, "uniform mixup")
     start = _target_verdicts(runs, "logit-adjusted")
-    pareto_lines, pareto_losses, pareto_total = _pareto_verdicts(summary)
+    pareto = _pareto_verdicts(runs)
     seeds = sorted(runs["seed"].unique().tolist())
     lines = [
         "## Quality",
@@ -455,7 +493,9 @@ def _quality_section(runs):
         "Targets: min_recall is judged on min recall, hmean on the H-mean of recalls, and "
         "mean_recall_min_coverage on its constraint, the smallest coverage ratio (met at "
         f"{_COVERAGE_ALPHA}: a higher one counts as met, not better). Against logit-adjusted "
-        "+ offsets, a win must also have a higher mean recall (Pareto).",
+        "+ offsets, a win must also have a higher mean recall (Pareto); there too a shortfall "
+        "on either within two standard errors of its paired difference is told apart from a "
+        "loss.",
         "",
         "### Verdicts",
         "",
@@ -468,11 +508,10 @@ def _quality_section(runs):
         "",
         *start[0],
         "",
-        f"SelMix or SelMix + offsets Pareto-better than logit-adjusted + offsets in "
-        f"{pareto_total - pareto_losses} of {pareto_total} cases; "
-        f"**not in {pareto_losses}**.",
+        _verdict_count("SelMix or SelMix + offsets Pareto-better than logit-adjusted + "
+                       "offsets", pareto, unit="cases"),
         "",
-        *pareto_lines,
+        *pareto[0],
         "",
     ]
     for objective in runs["objective"].unique():

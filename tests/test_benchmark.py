@@ -140,9 +140,10 @@ def test_report_flags_losses_with_numbers(tmp_path):
     lose = next(line for line in report.splitlines() if line.startswith("- lose, min_recall: "
                                                                         "Pareto"))
     assert "? **NO**." in lose
-    assert "SelMix (min recall 0.550, mean recall 0.860): **LOSES** on min recall 0.550 < 0.650" \
-        in lose
-    assert "**LOSES** on mean recall 0.840 < 0.850" in lose
+    assert ("SelMix (min recall 0.550, mean recall 0.860): **LOSES** on min recall 0.550 < "
+            "0.650 (2 seeds, paired difference -0.100 ± 0.000 s.e.)") in lose
+    assert ("**LOSES** on mean recall 0.840 < 0.850 (2 seeds, paired difference -0.010 ± 0.000 "
+            "s.e.)") in lose
     win = next(line for line in report.splitlines() if line.startswith("- win, min_recall: "
                                                                        "Pareto"))
     assert "? yes." in win and "SelMix (min recall 0.600, mean recall 0.820): Pareto-better" in win
@@ -178,12 +179,31 @@ def test_coverage_above_the_constraint_counts_as_met():
     win = runs["dataset"] == "win"
     runs.loc[win & (runs["method"] == "logit-adjusted + offsets"), "min_coverage"] = 0.96
     runs.loc[win & (runs["method"] == "SelMix"), "min_coverage"] = 0.99
-    lines, losses, total = _benchmark._pareto_verdicts(_benchmark._summarize(runs))
+    lines, losses, within_noise, total = _benchmark._pareto_verdicts(runs)
     win_line = next(line for line in lines if line.startswith("- win"))
     assert "SelMix (min coverage (capped at 0.95) 0.950, mean recall 0.820): Pareto-better" \
         in win_line
     # On "lose" the capped coverages tie at 0.9 and SelMix has the higher mean recall.
-    assert (losses, total) == (0, 2)
+    assert (losses, within_noise, total) == (0, 0, 2)
+
+
+def test_a_pareto_shortfall_within_the_noise_is_not_a_loss():
+    runs = _synthetic_runs()
+    lose = runs["dataset"] == "lose"
+    # SelMix + offsets: min recall 0.01 above the offsets' on average, mean recall 0.01 below
+    # it, but 0.09 above it on seed 0: a shortfall of 0.01 ± 0.1 s.e.
+    selmix_offsets = lose & (runs["method"] == "SelMix + offsets")
+    runs.loc[selmix_offsets & (runs["seed"] == 0), "mean_recall"] += 0.1
+    runs.loc[selmix_offsets & (runs["seed"] == 1), "mean_recall"] -= 0.1
+    lines, losses, within_noise, total = _benchmark._pareto_verdicts(runs)
+    assert (losses, within_noise, total) == (0, 1, 2)
+    assert lines[0].startswith("- lose, min_recall: Pareto-better than logit-adjusted + offsets "
+                               "(min recall 0.650, mean recall 0.850)? no, within noise. ")
+    assert ("SelMix + offsets (min recall 0.660, mean recall 0.840): below within two standard "
+            "errors on mean recall 0.840 < 0.850 (2 seeds, paired difference -0.010 ± 0.100 "
+            "s.e.)") in lines[0]
+    # The other candidate still loses by more, and says so.
+    assert "SelMix (min recall 0.550, mean recall 0.860): **LOSES** on min recall" in lines[0]
 
 
 def test_speed_suite_and_its_report(tmp_path):
