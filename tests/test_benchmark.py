@@ -69,6 +69,15 @@ def test_quality_runner_and_report(tmp_path):
     scores = runs[["mean_recall", "min_recall", "hmean"]]
     assert scores.stack().between(0, 1).all()
     assert (runs["min_coverage"] >= 0).all() and (runs["fit_seconds"] > 0).all()
+    assert runs.filter(regex="^val_(mean|min|h)").stack().between(0, 1).all()
+    # The validation scores are on the set each fit saw: the data set's own validation
+    # set, or the share of the training data that the estimator holds out.
+    smallest = runs.groupby(["dataset", "validation"])["val_smallest_class"].unique()
+    cars = _benchmark.QUALITY_DATASETS["cars"](random_state=3)
+    assert smallest["cars", "explicit"].tolist() == [np.bincount(
+        np.unique(cars.y_val, return_inverse=True)[1]).min()]
+    assert smallest["digits_lt_50", "explicit"].tolist() == [15]
+    assert smallest["digits_lt_50", "internal"].tolist() == [1]
     # The pre-trained baselines do not depend on the objective.
     baseline = runs[runs["method"] == "cross-entropy"].groupby("dataset")["mean_recall"]
     assert baseline.nunique().eq(1).all()
@@ -148,6 +157,20 @@ def test_report_flags_losses_with_numbers(tmp_path):
                                                                        "Pareto"))
     assert "? yes." in win and "SelMix (min recall 0.600, mean recall 0.820): Pareto-better" in win
     assert "| lose | SelMix | 0.860 ± 0.014 | 0.550 ± 0.014 |" in report
+
+
+def test_report_sets_validation_gains_beside_test_gains(tmp_path):
+    runs = _synthetic_runs()
+    runs = runs[runs["method"].isin(["SelMix", "logit-adjusted + offsets"])].copy()
+    runs["method"] = runs["method"].replace({"logit-adjusted + offsets": "logit-adjusted"})
+    # SelMix gains 0.2 on validation on both data sets; on test it loses 0.1 on "lose".
+    runs["val_min_recall"] = np.where(runs["method"] == "SelMix", 0.8, 0.6)
+    runs["val_smallest_class"] = 5
+    report = write_report(tmp_path, command="test", runs=runs)[0].read_text()
+    assert "| data set | objective | smallest validation class | on validation | on test |" \
+        in report
+    assert "| lose | min_recall | 5 | +0.200 ± 0.000 | -0.100 ± 0.000 |" in report
+    assert "| win | min_recall | 5 | +0.200 ± 0.000 | +0.050 ± 0.000 |" in report
 
 
 def test_a_shortfall_within_the_noise_is_not_a_loss():
