@@ -21,7 +21,7 @@ from torch import nn
 from ._finetune import PairSampler, SelMixNet
 from ._modules import MLP, LogitAdjustedLoss
 from ._offsets import tune_logit_offsets
-from .callbacks import HISTORY_COLUMNS, SELECTIONS, GainRefresh, ProgressBar
+from .callbacks import CONFUSIONS, HISTORY_COLUMNS, SELECTIONS, GainRefresh, ProgressBar
 from .gain import INDICATORS
 from .mixup import FeatureMixer
 from .objectives import ConstrainedObjective, make_objective
@@ -168,6 +168,13 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         Name of the final linear layer, such as ``"fc"``; None finds it.
     indicator : {"exact", "published"}, default="exact"
         Form of the gain; see :func:`~selmix_sk.gain.compute_gain`.
+    confusion : {"soft", "hard"}, default="soft"
+        The validation confusion matrix that steers the gains and the
+        multipliers. ``"soft"`` sums each sample's predicted probabilities,
+        which move smoothly where a class has few validation samples;
+        ``"hard"`` counts argmax predictions, as the published code does.
+        ``history_``, ``keep_best`` and the offsets use argmax counts either
+        way.
     keep_best : bool, default=False
         Keep the weights of the refresh with the best validation objective
         rather than the last ones.
@@ -246,6 +253,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         tune_offsets="auto",
         head=None,
         indicator="exact",
+        confusion="soft",
         keep_best=False,
         device="auto",
         random_state=None,
@@ -269,6 +277,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         self.tune_offsets = tune_offsets
         self.head = head
         self.indicator = indicator
+        self.confusion = confusion
         self.keep_best = keep_best
         self.device = device
         self.random_state = random_state
@@ -302,6 +311,8 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
             )
         if self.indicator not in INDICATORS:
             raise ValueError(f"indicator must be one of {INDICATORS}, got {self.indicator!r}.")
+        if self.confusion not in CONFUSIONS:
+            raise ValueError(f"confusion must be one of {CONFUSIONS}, got {self.confusion!r}.")
         _check_number("verbose", self.verbose, 0, integer=True)
         return _resolve_device(self.device)
 
@@ -568,6 +579,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
             self.indicator,
             self.classes_,
             keep_best=self.keep_best,
+            confusion=self.confusion,
         )
         callbacks = [("gain_refresh", refresh)]
         if steps:

@@ -55,7 +55,33 @@ def pair_probabilities(gain, selection, temperature):
     return sampling_distribution(gain / scale if scale > 0 else gain, temperature)
 
 
-def evaluate_validation(module, mixer, X, y, n_classes, batch_size=1024):
+CONFUSIONS = ("soft", "hard")
+
+
+def _forward(module, mixer, X, batch_size):
+    """Logits and head inputs of ``module`` on ``X``, in chunks, without gradients."""
+    with torch.no_grad(), mixer.recording() as features:
+        logits = torch.cat([module(chunk) for chunk in X.split(batch_size)])
+    return logits, torch.cat(features).to(torch.float64)
+
+
+def _confusion(logits, y, n_classes, soft):
+    """The normalised confusion matrix: argmax counts, or mean probabilities if ``soft``."""
+    if soft:
+        predictions = torch.softmax(logits.to(torch.float64), dim=1)
+    else:
+        predictions = torch.nn.functional.one_hot(logits.argmax(1), n_classes).to(torch.float64)
+    sums = torch.zeros(n_classes, n_classes, dtype=torch.float64, device=logits.device)
+    return sums.index_add_(0, y, predictions) / len(y)
+
+
+def _prototypes(features, y, n_classes):
+    sums = torch.zeros(n_classes, features.shape[1], dtype=torch.float64, device=features.device)
+    sums.index_add_(0, y, features)
+    return sums / torch.bincount(y, minlength=n_classes).clamp_min(1)[:, None]
+
+
+def evaluate_validation(module, mixer, X, y, n_classes, batch_size=1024, *, soft=False):
     """Confusion matrix and class prototypes of ``module`` on a validation set.
 
     Parameters
@@ -69,6 +95,11 @@ def evaluate_validation(module, mixer, X, y, n_classes, batch_size=1024):
         Encoded labels on the same device.
     n_classes : int
     batch_size : int, default=1024
+    soft : bool, default=False
+        Sum the predicted probabilities of every sample instead of counting
+        its argmax prediction: ``confusion[k, l]`` is then the mean
+        probability of class ``l`` over the samples of class ``k``, times
+        their share.
 
     Returns
     -------
@@ -76,16 +107,29 @@ def evaluate_validation(module, mixer, X, y, n_classes, batch_size=1024):
         Normalised to sum to 1, float64.
     prototypes : torch.Tensor of shape (K, d)
         Mean head input per class, float64 (zeros for an absent class).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from selmix_sk.callbacks import evaluate_validation
+    >>> from selmix_sk.mixup import FeatureMixer
+    >>> module = nn.Sequential(nn.Linear(2, 2))
+    >>> with torch.no_grad():
+    ...     _ = module[0].weight.copy_(torch.eye(2)), module[0].bias.zero_()
+    >>> X = torch.tensor([[2.0, 0.0], [0.0, 2.0], [2.0, 0.0]])
+    >>> y = torch.tensor([0, 1, 1])
+    >>> confusion, prototypes = evaluate_validation(module, FeatureMixer(module), X, y, 2)
+    >>> confusion * 3
+    tensor([[1., 0.],
+            [1., 1.]], dtype=torch.float64)
+    >>> soft, _ = evaluate_validation(module, FeatureMixer(module), X, y, 2, soft=True)
+    >>> (soft * 3).round(decimals=2)
+    tensor([[0.8800, 0.1200],
+            [1.0000, 1.0000]], dtype=torch.float64)
     """
-    with torch.no_grad(), mixer.recording() as features:
-        logits = torch.cat([module(chunk) for chunk in X.split(batch_size)])
-    features = torch.cat(features).to(torch.float64)
-    counts = torch.bincount(y * n_classes + logits.argmax(1), minlength=n_classes**2)
-    confusion = counts.reshape(n_classes, n_classes).to(torch.float64) / len(y)
-    sums = torch.zeros(n_classes, features.shape[1], dtype=torch.float64, device=features.device)
-    sums.index_add_(0, y, features)
-    class_counts = torch.bincount(y, minlength=n_classes).clamp_min(1)
-    return confusion, sums / class_counts[:, None]
+    logits, features = _forward(module, mixer, X, batch_size)
+    return _confusion(logits, y, n_classes, soft), _prototypes(features, y, n_classes)
 
 
 class GainRefresh(Callback):
@@ -109,6 +153,11 @@ class GainRefresh(Callback):
         Names of the classes, for the record.
     keep_best : bool, default=False
         Restore, at the end, the weights with the best validation objective.
+    confusion : {"soft", "hard"}, default="soft"
+        The validation confusion matrix that steers the multipliers and the
+        gains: mean predicted probabilities, or argmax counts as in the
+        published code (see :func:`evaluate_validation`). The record, the
+        objective's value and ``keep_best`` use the argmax counts either way.
 
     Attributes
     ----------
@@ -119,7 +168,7 @@ class GainRefresh(Callback):
     """
 
     def __init__(self, X_val, y_val, objective, selection, temperature, lambda_min,
-                 indicator, class_labels, keep_best=False):
+                 indicator, class_labels, keep_best=False, confusion="soft"):
         self.X_val = X_val
         self.y_val = y_val
         self.objective = objective
@@ -129,6 +178,7 @@ class GainRefresh(Callback):
         self.indicator = indicator
         self.class_labels = class_labels
         self.keep_best = keep_best
+        self.confusion = confusion
 
     def initialize(self):
         self.records_ = []
@@ -140,24 +190,27 @@ class GainRefresh(Callback):
         module, mixer = net.module_, net.mixer
         training = module.training
         module.eval()
-        confusion, prototypes = evaluate_validation(
-            module, mixer, self.X_val, self.y_val, len(self.class_labels)
-        )
+        logits, features = _forward(module, mixer, self.X_val, batch_size=1024)
         module.train(training)
-        C = confusion.cpu().numpy()
+        n_classes = len(self.class_labels)
+        C = _confusion(logits, self.y_val, n_classes, soft=False).cpu().numpy()
+        # A few validation samples a class make argmax counts jump; the mean
+        # probabilities move smoothly, as the first-order gain assumes.
+        steering = _confusion(logits, self.y_val, n_classes, soft=self.confusion == "soft")
+        S = steering.cpu().numpy()
         value = self.objective.value(C)
-        self.objective.update(C)
-        D = torch.as_tensor(self.objective.gradient(C), device=confusion.device)
+        self.objective.update(S)
+        D = torch.as_tensor(self.objective.gradient(S), device=steering.device)
         bias = mixer.head.bias
         gain = compute_gain(
-            confusion,
-            prototypes,
+            steering,
+            _prototypes(features, self.y_val, n_classes),
             mixer.head.weight.detach(),
-            torch.zeros(len(C)) if bias is None else bias.detach(),
+            torch.zeros(n_classes) if bias is None else bias.detach(),
             D,
             lambda_min=self.lambda_min,
             indicator=self.indicator,
-            class_prior=confusion.sum(1).clamp_min(1e-12),
+            class_prior=steering.sum(1).clamp_min(1e-12),
         )
         net.sampler.set_pair_probabilities(
             pair_probabilities(gain, self.selection, self.temperature)

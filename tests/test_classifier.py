@@ -17,6 +17,8 @@ from torch import nn
 
 from selmix_sk import MLP, SelMixClassifier
 from selmix_sk._classifier import _holdout_split
+from selmix_sk.callbacks import evaluate_validation
+from selmix_sk.mixup import FeatureMixer
 from selmix_sk.objectives import MinRecall
 
 FAST = dict(finetune_steps=20, refresh_every=5, pretrain_epochs=10, device="cpu", random_state=0)
@@ -180,6 +182,28 @@ def test_explicit_validation_set(blobs):
         SelMixClassifier(**FAST).fit(X, y, X_val=X[:, :3], y_val=y)
 
 
+@pytest.mark.parametrize("confusion", ["soft", "hard"])
+def test_the_multipliers_follow_the_chosen_confusion_matrix(blobs, confusion):
+    X, y = blobs
+    X, X_val, y_val = X.astype(np.float32), X[1::2].astype(np.float32), y[1::2]
+    data = (X[::2], y[::2], X_val, y_val)
+    clf = SelMixClassifier(**FAST, confusion=confusion).fit(*data)
+    start = SelMixClassifier(**{**FAST, "finetune_steps": 0}).fit(*data).net_.module_
+    # The first refresh updates the multipliers from the pre-trained network.
+    steering, _ = evaluate_validation(start, FeatureMixer(start), torch.as_tensor(X_val),
+                                      torch.as_tensor(y_val), 3, soft=confusion == "soft")
+    expected = MinRecall()
+    expected.reset()
+    expected.update(steering.numpy())
+    first = clf.history_.iloc[0]
+    np.testing.assert_allclose(first[["multiplier_0", "multiplier_1", "multiplier_2"]],
+                               expected.multipliers)
+    # The record is the argmax one either way.
+    recalls = [np.mean(start(torch.as_tensor(X_val)).argmax(1).numpy()[y_val == k] == k)
+               for k in range(3)]
+    np.testing.assert_allclose(first[["recall_0", "recall_1", "recall_2"]], recalls)
+
+
 def test_holdout_split_survives_tiny_classes():
     y = np.repeat([0, 1, 2, 3], [1, 2, 3, 50])
     train, valid = _holdout_split(y, 0.2, np.random.RandomState(0))
@@ -211,6 +235,7 @@ def test_tiny_classes_fit(blobs):
         ({"validation_fraction": 1.0}, ValueError, "validation_fraction"),
         ({"selection": "random"}, ValueError, "selection"),
         ({"indicator": "paper"}, ValueError, "indicator"),
+        ({"confusion": "fuzzy"}, ValueError, "confusion"),
         ({"tune_offsets": "yes"}, ValueError, "tune_offsets"),
         ({"device": "tpu"}, ValueError, "device"),
         ({"net": "resnet"}, TypeError, "skorch NeuralNet"),
