@@ -13,6 +13,7 @@ from .objectives import _recalls
 __all__ = ["GainRefresh", "ProgressBar", "evaluate_validation", "pair_probabilities"]
 
 SELECTIONS = ("selmix", "uniform", "greedy")
+CONFUSIONS = ("soft", "hard")
 # The columns of every history record, before the per-class ones.
 HISTORY_COLUMNS = ("step", "objective", "mean_recall", "min_recall", "max_gain")
 
@@ -53,9 +54,6 @@ def pair_probabilities(gain, selection, temperature):
         return best.reshape(gain.shape)
     scale = gain.abs().max()
     return sampling_distribution(gain / scale if scale > 0 else gain, temperature)
-
-
-CONFUSIONS = ("soft", "hard")
 
 
 def _forward(module, mixer, X, batch_size):
