@@ -6,7 +6,13 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from ._benchmark import OBJECTIVES, QUALITY_DATASETS, QUICK_DATASETS, run_benchmark
+from ._benchmark import (
+    HELD_OUT_DATASETS,
+    OBJECTIVES,
+    QUALITY_DATASETS,
+    QUICK_DATASETS,
+    run_benchmark,
+)
 from ._demo import run_demo
 
 __all__ = ["main"]
@@ -97,11 +103,13 @@ def _parser():
                            help="number of seeds, from --seed on (default: 10, or 2 with --quick)")
     benchmark.add_argument("--n-jobs", type=_n_jobs, default=2,
                            help="processes of the quality suite (default: 2)")
-    benchmark.add_argument("--datasets", nargs="+", choices=list(QUALITY_DATASETS),
-                           metavar="NAME",
+    benchmark.add_argument("--datasets", nargs="+",
+                           choices=[*QUALITY_DATASETS, *HELD_OUT_DATASETS], metavar="NAME",
                            help="data sets of the quality suite, among "
-                                f"{', '.join(QUALITY_DATASETS)} (default: all, or the quick "
-                                "ones with --quick)")
+                                f"{', '.join(QUALITY_DATASETS)} (default: all of these, or the "
+                                "quick ones with --quick), and the held-out "
+                                f"{', '.join(HELD_OUT_DATASETS)}, on which no default was "
+                                "chosen")
     benchmark.add_argument("--objectives", nargs="+", choices=list(OBJECTIVES),
                            default=list(OBJECTIVES), metavar="NAME",
                            help=f"objectives, among {', '.join(OBJECTIVES)} (default: all)")

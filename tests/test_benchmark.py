@@ -110,6 +110,24 @@ def test_selmix_without_offsets_is_the_fit_without_tune_offsets():
     )
 
 
+@pytest.mark.parametrize("name", list(_benchmark.HELD_OUT_DATASETS))
+def test_held_out_data_sets_are_long_tailed_with_balanced_evaluation(name):
+    data = _benchmark.HELD_OUT_DATASETS[name](random_state=1)
+    counts = np.bincount(data.y_train)
+    assert counts.max() / counts.min() >= 15
+    assert len(set(np.bincount(data.y_val))) == 1 and len(set(np.bincount(data.y_test))) == 1
+    # The seed draws the data: another seed gives other samples.
+    assert not np.array_equal(data.X_test, _benchmark.HELD_OUT_DATASETS[name](
+        random_state=2).X_test)
+
+
+def test_held_out_data_sets_run_by_name():
+    runs = run_quality(["breast_cancer_lt"], [0], objectives=["min_recall"], n_jobs=1,
+                       estimator_params=TINY)
+    assert set(runs["dataset"]) == {"breast_cancer_lt"}
+    assert runs["val_smallest_class"].eq(15).all()
+
+
 def test_quality_runner_rejects_unknown_names():
     with pytest.raises(ValueError, match="Unknown data sets"):
         run_quality(["imagenet"], [0])
