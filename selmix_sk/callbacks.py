@@ -191,11 +191,12 @@ class GainRefresh(Callback):
         logits, features = _forward(module, mixer, self.X_val, batch_size=1024)
         module.train(training)
         n_classes = len(self.class_labels)
-        C = _confusion(logits, self.y_val, n_classes, soft=False).cpu().numpy()
+        counted = _confusion(logits, self.y_val, n_classes, soft=False)
         # A few validation samples a class make argmax counts jump; the mean
         # probabilities move smoothly, as the first-order gain assumes.
-        steering = _confusion(logits, self.y_val, n_classes, soft=self.confusion == "soft")
-        S = steering.cpu().numpy()
+        steering = (_confusion(logits, self.y_val, n_classes, soft=True)
+                    if self.confusion == "soft" else counted)
+        C, S = counted.cpu().numpy(), steering.cpu().numpy()
         value = self.objective.value(C)
         self.objective.update(S)
         D = torch.as_tensor(self.objective.gradient(S), device=steering.device)
