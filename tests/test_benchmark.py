@@ -155,6 +155,15 @@ def _synthetic_runs():
     return pd.DataFrame(rows)
 
 
+def _swing(runs, rows, column, amount):
+    """Add ``amount`` to ``rows`` on seed 0 and take it off on seed 1, in place.
+
+    The mean stays; the paired difference gets a standard error of ``amount``.
+    """
+    runs.loc[rows & (runs["seed"] == 0), column] += amount
+    runs.loc[rows & (runs["seed"] == 1), column] -= amount
+
+
 def test_report_flags_losses_with_numbers(tmp_path):
     report = write_report(tmp_path, command="test", runs=_synthetic_runs())[0].read_text()
     # Both methods share each seed's noise, so the paired differences do not vary.
@@ -194,9 +203,7 @@ def test_report_sets_validation_gains_beside_test_gains(tmp_path):
 def test_a_shortfall_within_the_noise_is_not_a_loss():
     runs = _synthetic_runs()
     # SelMix 0.05 below uniform mixup on average, but 0.15 above it on seed 0.
-    lose_selmix = (runs["dataset"] == "lose") & (runs["method"] == "SelMix")
-    runs.loc[lose_selmix & (runs["seed"] == 0), "min_recall"] += 0.2
-    runs.loc[lose_selmix & (runs["seed"] == 1), "min_recall"] -= 0.2
+    _swing(runs, (runs["dataset"] == "lose") & (runs["method"] == "SelMix"), "min_recall", 0.2)
     lines, losses, within_noise, total = _benchmark._target_verdicts(runs, "uniform mixup")
     assert (losses, within_noise, total) == (0, 1, 2)
     assert lines[0].endswith("paired difference -0.050 ± 0.200 s.e.): below by 0.050, within "
@@ -233,9 +240,7 @@ def test_a_pareto_shortfall_within_the_noise_is_not_a_loss():
     lose = runs["dataset"] == "lose"
     # SelMix + offsets: min recall 0.01 above the offsets' on average, mean recall 0.01 below
     # it, but 0.09 above it on seed 0: a shortfall of 0.01 ± 0.1 s.e.
-    selmix_offsets = lose & (runs["method"] == "SelMix + offsets")
-    runs.loc[selmix_offsets & (runs["seed"] == 0), "mean_recall"] += 0.1
-    runs.loc[selmix_offsets & (runs["seed"] == 1), "mean_recall"] -= 0.1
+    _swing(runs, lose & (runs["method"] == "SelMix + offsets"), "mean_recall", 0.1)
     lines, losses, within_noise, total = _benchmark._pareto_verdicts(runs)
     assert (losses, within_noise, total) == (0, 1, 2)
     assert lines[0].startswith("- lose, min_recall: Pareto-better than logit-adjusted + offsets "
