@@ -6,14 +6,14 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from ._benchmark import (
+from ._demo import run_demo
+from .benchmark import (
     HELD_OUT_DATASETS,
     OBJECTIVES,
     QUALITY_DATASETS,
     QUICK_DATASETS,
     run_benchmark,
 )
-from ._demo import run_demo
 
 __all__ = ["main"]
 

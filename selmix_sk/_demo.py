@@ -15,8 +15,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from sklearn.metrics import recall_score
 
-from ._benchmark import limit_threads
 from ._classifier import SelMixClassifier
+from .benchmark import limit_threads
 from .datasets import load_long_tailed_digits
 from .metrics import hmean_recall_score, mean_recall_score, min_recall_score
 

@@ -2,9 +2,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from selmix_sk import SelMixClassifier, _benchmark
-from selmix_sk._benchmark import (
+from selmix_sk import SelMixClassifier
+from selmix_sk.benchmark import (
+    HELD_OUT_DATASETS,
+    OBJECTIVES,
+    QUALITY_DATASETS,
     RUN_COLUMNS,
+    _quality,
+    _speed,
+    _stats,
     limit_threads,
     literal_gain,
     run_quality,
@@ -58,7 +64,7 @@ def test_literal_gain_default_prior_is_uniform():
 def test_quality_runner_and_report(tmp_path):
     runs = run_quality(["digits_lt_50", "cars"], [3], n_jobs=1, estimator_params=TINY)
     assert runs.columns.tolist() == RUN_COLUMNS
-    assert set(runs["objective"]) == set(_benchmark.OBJECTIVES)
+    assert set(runs["objective"]) == set(OBJECTIVES)
     internal = runs[runs["validation"] == "internal"]
     assert set(internal["dataset"]) == {"digits_lt_50"}
     assert set(internal["method"]) == {"logit-adjusted (internal split)",
@@ -73,7 +79,7 @@ def test_quality_runner_and_report(tmp_path):
     # The validation scores are on the set each fit saw: the data set's own validation
     # set, or the share of the training data that the estimator holds out.
     smallest = runs.groupby(["dataset", "validation"])["val_smallest_class"].unique()
-    cars = _benchmark.QUALITY_DATASETS["cars"](random_state=3)
+    cars = QUALITY_DATASETS["cars"](random_state=3)
     assert smallest["cars", "explicit"].tolist() == [np.bincount(
         np.unique(cars.y_val, return_inverse=True)[1]).min()]
     assert smallest["digits_lt_50", "explicit"].tolist() == [15]
@@ -91,7 +97,7 @@ def test_quality_runner_and_report(tmp_path):
     assert "Does fine-tuning help at all?" in report
     assert " vs logit-adjusted (internal split) " in report
     assert "- cars, hmean: Pareto-better than logit-adjusted + offsets" in report
-    for objective in _benchmark.OBJECTIVES:
+    for objective in OBJECTIVES:
         assert f"### Objective {objective}" in report
         assert (tmp_path / f"quality_{objective}.png").exists()
 
@@ -105,19 +111,19 @@ def test_selmix_without_offsets_is_the_fit_without_tune_offsets():
     without = SelMixClassifier(**common).fit(*fit_data)
     assert np.abs(with_offsets.offsets_).max() > 0
     np.testing.assert_array_equal(
-        _benchmark._without_offsets(with_offsets).predict_proba(data.X_test),
+        _quality._without_offsets(with_offsets).predict_proba(data.X_test),
         without.predict_proba(data.X_test),
     )
 
 
-@pytest.mark.parametrize("name", list(_benchmark.HELD_OUT_DATASETS))
+@pytest.mark.parametrize("name", list(HELD_OUT_DATASETS))
 def test_held_out_data_sets_are_long_tailed_with_balanced_evaluation(name):
-    data = _benchmark.HELD_OUT_DATASETS[name](random_state=1)
+    data = HELD_OUT_DATASETS[name](random_state=1)
     counts = np.bincount(data.y_train)
     assert counts.max() / counts.min() >= 15
     assert len(set(np.bincount(data.y_val))) == 1 and len(set(np.bincount(data.y_test))) == 1
     # The seed draws the data: another seed gives other samples.
-    assert not np.array_equal(data.X_test, _benchmark.HELD_OUT_DATASETS[name](
+    assert not np.array_equal(data.X_test, HELD_OUT_DATASETS[name](
         random_state=2).X_test)
 
 
@@ -204,7 +210,7 @@ def test_a_shortfall_within_the_noise_is_not_a_loss():
     runs = _synthetic_runs()
     # SelMix 0.05 below uniform mixup on average, but 0.15 above it on seed 0.
     _swing(runs, (runs["dataset"] == "lose") & (runs["method"] == "SelMix"), "min_recall", 0.2)
-    lines, losses, within_noise, total = _benchmark._target_verdicts(runs, "uniform mixup")
+    lines, losses, within_noise, total = _stats._target_verdicts(runs, "uniform mixup")
     assert (losses, within_noise, total) == (0, 1, 2)
     assert lines[0].endswith("paired difference -0.050 ± 0.200 s.e.): below by 0.050, within "
                              "two standard errors")
@@ -216,7 +222,7 @@ def test_the_constrained_objective_is_judged_on_its_constraint():
     lose = runs["dataset"] == "lose"
     runs.loc[lose & (runs["method"] == "SelMix"), "mean_recall"] -= 0.12
     runs.loc[lose & (runs["method"] == "uniform mixup"), "min_coverage"] = 0.5
-    lines, losses, within_noise, total = _benchmark._target_verdicts(runs, "uniform mixup")
+    lines, losses, within_noise, total = _stats._target_verdicts(runs, "uniform mixup")
     assert (losses, within_noise, total) == (0, 0, 2)
     assert lines[0].startswith("- lose, mean_recall_min_coverage: SelMix 0.900 vs uniform "
                                "mixup 0.500 min coverage (capped at 0.95)")
@@ -227,7 +233,7 @@ def test_coverage_above_the_constraint_counts_as_met():
     win = runs["dataset"] == "win"
     runs.loc[win & (runs["method"] == "logit-adjusted + offsets"), "min_coverage"] = 0.96
     runs.loc[win & (runs["method"] == "SelMix"), "min_coverage"] = 0.99
-    lines, losses, within_noise, total = _benchmark._pareto_verdicts(runs)
+    lines, losses, within_noise, total = _stats._pareto_verdicts(runs)
     win_line = next(line for line in lines if line.startswith("- win"))
     assert "SelMix (min coverage (capped at 0.95) 0.950, mean recall 0.820): Pareto-better" \
         in win_line
@@ -241,7 +247,7 @@ def test_a_pareto_shortfall_within_the_noise_is_not_a_loss():
     # SelMix + offsets: min recall 0.01 above the offsets' on average, mean recall 0.01 below
     # it, but 0.09 above it on seed 0: a shortfall of 0.01 ± 0.1 s.e.
     _swing(runs, lose & (runs["method"] == "SelMix + offsets"), "mean_recall", 0.1)
-    lines, losses, within_noise, total = _benchmark._pareto_verdicts(runs)
+    lines, losses, within_noise, total = _stats._pareto_verdicts(runs)
     assert (losses, within_noise, total) == (0, 1, 2)
     assert lines[0].startswith("- lose, min_recall: Pareto-better than logit-adjusted + offsets "
                                "(min recall 0.650, mean recall 0.850)? no, within noise. ")
@@ -268,18 +274,18 @@ def test_speed_suite_and_its_report(tmp_path):
 
 
 def test_literal_gain_is_skipped_where_too_large_or_slow(monkeypatch):
-    gain = _benchmark._gain_speed((4, 140), literal_max_k=1000, seed=0, measure_memory=False)
+    gain = _speed._gain_speed((4, 140), literal_max_k=1000, seed=0, measure_memory=False)
     skipped = gain.set_index(["implementation", "K"]).loc[("literal K^4", 140)]
     assert np.isnan(skipped["seconds"]) and "GiB (> 2 GiB)" in skipped["note"]
     assert gain.set_index(["implementation", "K"]).loc[("closed form", 140), "seconds"] > 0
-    gain = _benchmark._gain_speed((4, 8), literal_max_k=4, seed=0, measure_memory=False)
+    gain = _speed._gain_speed((4, 8), literal_max_k=4, seed=0, measure_memory=False)
     assert gain["note"].tolist()[-1] == "skipped: K > 4 in this run"
-    monkeypatch.setattr(_benchmark, "_LITERAL_MAX_SECONDS", 0.0)
-    gain = _benchmark._gain_speed((4, 8), literal_max_k=100, seed=0, measure_memory=False)
+    monkeypatch.setattr(_speed, "_LITERAL_MAX_SECONDS", 0.0)
+    gain = _speed._gain_speed((4, 8), literal_max_k=100, seed=0, measure_memory=False)
     assert gain["note"].tolist()[-1].startswith("skipped: predicted")
 
 
 def test_peak_memory_in_a_fresh_process():
     # 8 bytes * 60^4 = 99 MiB for the tensor of logit changes.
-    peak = _benchmark._in_fresh_process(_benchmark._gain_peak_rss, "literal K^4", 60, 8, 0)
+    peak = _speed._in_fresh_process(_speed._gain_peak_rss, "literal K^4", 60, 8, 0)
     assert 90 * 1024**2 < peak < 1024**3

@@ -1,8 +1,8 @@
 import pandas as pd
 import pytest
 
-from selmix_sk._benchmark import limit_threads
 from selmix_sk._cli import main
+from selmix_sk.benchmark import limit_threads
 
 TINY = ["--steps", "6", "--pretrain-epochs", "2"]
 

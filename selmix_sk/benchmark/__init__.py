@@ -1,0 +1,37 @@
+"""The ``selmix-sk benchmark`` command: quality and speed of SelMix, with a report.
+
+The quality suite fits every method on every data set and seed and scores it
+on the test set; the speed suite times the closed-form gain against a literal
+K^4 formulation, a SelMix step against a plain step, and measures the peak
+memory of a fit. :func:`run_benchmark` runs either or both and writes
+``report.md``, CSV files and PNG plots; the report states every target as met
+or NOT met and every comparison that SelMix loses.
+
+One module per concern: ``_data`` names the data sets, ``_quality`` runs the
+methods, ``_stats`` holds the paired statistics and verdicts, ``_report`` and
+``_plots`` write them, ``_speed`` times the gain and the step.
+"""
+
+from ._data import HELD_OUT_DATASETS, INTERNAL_SPLIT_DATASETS, QUALITY_DATASETS, QUICK_DATASETS
+from ._quality import METHODS, OBJECTIVES, RUN_COLUMNS, run_quality
+from ._report import write_report
+from ._run import run_benchmark
+from ._speed import GAIN_KS, literal_gain, run_speed
+from ._threads import limit_threads
+
+__all__ = [
+    "GAIN_KS",
+    "HELD_OUT_DATASETS",
+    "INTERNAL_SPLIT_DATASETS",
+    "METHODS",
+    "OBJECTIVES",
+    "QUALITY_DATASETS",
+    "QUICK_DATASETS",
+    "RUN_COLUMNS",
+    "limit_threads",
+    "literal_gain",
+    "run_benchmark",
+    "run_quality",
+    "run_speed",
+    "write_report",
+]

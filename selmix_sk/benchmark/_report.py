@@ -1,0 +1,301 @@
+"""The markdown report: header, quality tables and verdicts, speed targets."""
+
+import os
+import platform
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sklearn
+import skorch
+import torch
+
+from .. import __version__
+from ._plots import _plot_quality, _plot_speed
+from ._speed import _GAIN_FEATURES, _TARGETS
+from ._stats import (
+    _COVERAGE_ALPHA,
+    _JUDGED,
+    _LABELS,
+    _METRICS,
+    _Paired,
+    _pareto_verdicts,
+    _summarize,
+    _target_verdicts,
+    _with_capped_coverage,
+)
+
+
+def _validation_section(runs):
+    """SelMix's change of the target on the validation set beside its change on test."""
+    if "val_smallest_class" not in runs or runs["val_smallest_class"].isna().all():
+        return []
+    rows = []
+    for (dataset, objective), group in _with_capped_coverage(runs).groupby(
+            ["dataset", "objective"], sort=False):
+        target = _JUDGED[objective]
+        for suffix in ("", " (internal split)"):
+            selmix, start = "SelMix" + suffix, "logit-adjusted" + suffix
+            if not {selmix, start} <= set(group["method"]):
+                continue
+            cells = {"data set": dataset + suffix, "objective": objective,
+                     "smallest validation class": int(
+                         group.loc[group["method"] == selmix, "val_smallest_class"].min())}
+            for where, column in (("validation", f"val_{target}"), ("test", target)):
+                pair = _Paired(group.pivot_table(index="seed", columns="method", values=column),
+                               selmix, start)
+                cells[f"on {where}"] = (f"{pair.difference:+.3f}" if pair.n < 2
+                                        else f"{pair.difference:+.3f} ± {pair.error:.3f}")
+            rows.append(cells)
+    return [
+        "### Validation against test",
+        "",
+        "SelMix minus the network it starts from (logit-adjusted), on the target: on the "
+        "validation set that steers the fine-tuning (the held-out share for the internal "
+        "split) and on the test set; mean paired difference ± its standard error over seeds. "
+        "A gain on validation that the test set does not show is the fine-tuning fitting the "
+        "few validation samples of a class rather than the class.",
+        "",
+        _markdown_table(pd.DataFrame(rows)),
+        "",
+    ]
+
+
+def _format_mean_std(mean, std, digits=3):
+    if np.isnan(std):
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def _markdown_table(frame):
+    header = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    body = ["| " + " | ".join(map(str, row)) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *body])
+
+
+def _quality_table(summary, objective):
+    rows = []
+    for (dataset, obj, method), row in summary.iterrows():
+        if obj != objective:
+            continue
+        cells = {"data set": dataset, "method": method}
+        for metric in _METRICS:
+            digits = 2 if metric == "fit_seconds" else 3
+            cells[_LABELS[metric]] = _format_mean_std(row[f"{metric}_mean"],
+                                                      row[f"{metric}_std"], digits)
+        cells["seeds"] = int(row["n_seeds"])
+        rows.append(cells)
+    return _markdown_table(pd.DataFrame(rows))
+
+
+def _verdict_count(claim, verdicts, unit="comparisons"):
+    _, losses, within_noise, total = verdicts
+    return (f"{claim} in {total - losses - within_noise} of {total} {unit}; below within "
+            f"two standard errors of the paired difference in {within_noise}; it **loses "
+            f"{losses}** by more.")
+
+
+def _quality_section(runs):
+    summary = _summarize(runs)
+    uniform = _target_verdicts(runs, "uniform mixup")
+    start = _target_verdicts(runs, "logit-adjusted")
+    pareto = _pareto_verdicts(runs)
+    seeds = sorted(runs["seed"].unique().tolist())
+    lines = [
+        "## Quality",
+        "",
+        f"Seeds {seeds}: each seed draws the data split and the estimator's randomness. "
+        "Scores are on the test set; each cell is the mean ± standard deviation over seeds. "
+        "All fine-tuning methods of a (data set, seed) start from one shared "
+        "logit-adjusted pre-training (its time is in `pretrain_seconds` of runs.csv, not in "
+        "`fit s`); cross-entropy and logit-adjusted do not depend on the objective and are "
+        "repeated under each; SelMix is the SelMix + offsets fit without its offsets (the "
+        "offsets are tuned after fine-tuning), so both show that fit's time; under a "
+        "constrained objective, the estimator's default (`tune_offsets=\"auto\"`) is SelMix "
+        "+ offsets. `min coverage` "
+        "is the smallest ratio of a class's share of predictions to its share of the test "
+        "set.",
+        "",
+        "The internal-split variants get the training data alone, as a user without a "
+        "validation set would, and the estimator holds out a fifth of every class (one "
+        "sample of a class of two) to estimate the gains: the rare classes lose data. Such "
+        "a user can also keep the logit-adjusted network, which `finetune_steps=0` trains "
+        "on all the training data.",
+        "",
+        "Targets: min_recall is judged on min recall, hmean on the H-mean of recalls, and "
+        "mean_recall_min_coverage on its constraint, the smallest coverage ratio (met at "
+        f"{_COVERAGE_ALPHA}: a higher one counts as met, not better). Against logit-adjusted "
+        "+ offsets, a win must also have a higher mean recall (Pareto); there too a shortfall "
+        "on either within two standard errors of its paired difference is told apart from a "
+        "loss.",
+        "",
+        "### Verdicts",
+        "",
+        _verdict_count("SelMix >= uniform mixup on the target", uniform),
+        "",
+        *uniform[0],
+        "",
+        "Does fine-tuning help at all? SelMix against the network it starts from "
+        "(logit-adjusted, no fine-tuning): " + _verdict_count(">=", start),
+        "",
+        *start[0],
+        "",
+        _verdict_count("SelMix or SelMix + offsets Pareto-better than logit-adjusted + "
+                       "offsets", pareto, unit="cases"),
+        "",
+        *pareto[0],
+        "",
+    ]
+    lines += _validation_section(runs)
+    for objective in runs["objective"].unique():
+        lines += [f"### Objective {objective}", "", _quality_table(summary, objective), ""]
+    return lines
+
+
+
+def _check(label, met, detail):
+    return f"- {'met' if met else '**NOT met**'}: {label}: {detail}"
+
+
+def _speed_section(speed):
+    gain, step = speed["gain"], speed["step"]
+    closed = gain[gain["implementation"] == "closed form"].set_index("K")
+    literal = gain[gain["implementation"] == "literal K^4"].set_index("K")
+    table = gain.assign(
+        ms=(1e3 * gain["seconds"]).map(lambda v: "" if np.isnan(v) else f"{v:,.3f}"),
+        peak=gain["peak_rss_mib"].map(lambda v: "" if np.isnan(v) else f"{v:,.1f}"),
+    )[["implementation", "K", "d", "ms", "peak", "note"]]
+    table.columns = ["implementation", "K", "d", "median ms", "peak memory MiB", "note"]
+    lines = [
+        "## Speed",
+        "",
+        "One torch thread. Times are medians after warm-up. Peak memory is the peak "
+        "resident set during one call in a fresh process, above the memory before it "
+        "(one-off library buffers included).",
+        "",
+        "### Closed-form gain against the literal K^4 formulation",
+        "",
+        f"Random inputs with feature dimension d = {_GAIN_FEATURES} and a non-uniform class "
+        "prior; the literal one materialises the (K, K, K, K) tensor of logit changes "
+        "(`literal_gain`).",
+        "",
+        _markdown_table(table),
+        "",
+    ]
+    targets = []
+    if 100 in closed.index and 100 in literal.index and not np.isnan(literal.at[100, "seconds"]):
+        speedup = literal.at[100, "seconds"] / closed.at[100, "seconds"]
+        targets.append(_check("speed-up of the closed form over the literal one at K = 100",
+                              speedup >= _TARGETS["speedup_k100"],
+                              f"{speedup:,.0f}x (target >= 1000x)"))
+    for K, key, target in ((100, "closed_k100_s", "< 10 ms"), (1000, "closed_k1000_s", "< 2 s")):
+        if K in closed.index:
+            seconds = closed.at[K, "seconds"]
+            targets.append(_check(f"closed-form gain at K = {K}", seconds < _TARGETS[key],
+                                  f"{1e3 * seconds:,.2f} ms (target {target})"))
+    step_table = step.copy()
+    for column in ("plain_step_ms", "selmix_step_ms", "pair_draw_ms"):
+        step_table[column] = step_table[column].map("{:.3f}".format)
+    for column in ("ratio", "ratio_with_draw"):
+        step_table[column] = step_table[column].map("{:.2f}".format)
+    step_table.columns = ["module", "batch", "plain step ms", "SelMix step ms",
+                          "pair draw ms", "SelMix / plain", "(SelMix + draw) / plain"]
+    lines += [
+        "### A SelMix step against a plain step",
+        "",
+        "`SelMixNet.train_step` on a batch of pairs (one forward pass over both halves, the "
+        "head on the mixed features) against skorch's `NeuralNet.train_step` on the same "
+        "2 x batch samples, same module weights, SGD; interleaved repetitions. The pair "
+        "draw is the iterator's work, outside the step; it is shown apart.",
+        "",
+        _markdown_table(step_table),
+        "",
+    ]
+    for _, row in step.iterrows():
+        targets.append(_check(f"SelMix step / plain step, {row['module']}",
+                              row["ratio"] <= _TARGETS["step_ratio"],
+                              f"{row['ratio']:.2f}x (target <= 1.2x; with the pair draw "
+                              f"{row['ratio_with_draw']:.2f}x)"))
+    if speed["fit_memory_mib"] is not None:
+        lines += [
+            "### Peak memory of a fit",
+            "",
+            f"A default `SelMixClassifier` fit (pre-training and 500 SelMix steps) on "
+            f"long-tailed digits: peak resident memory {speed['fit_memory_mib']:,.1f} MiB above "
+            "the process's memory before the fit (data loaded, torch imported).",
+            "",
+        ]
+    lines += ["### Targets", "", *targets, ""]
+    return lines
+
+
+
+def _header(command, elapsed):
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    lines = [
+        "# selmix-sk benchmark report",
+        "",
+        f"- command: `{command}`",
+        f"- selmix-sk {__version__}; torch {torch.__version__}, scikit-learn "
+        f"{sklearn.__version__}, skorch {skorch.__version__}, NumPy {np.__version__}, "
+        f"pandas {pd.__version__}, Python {platform.python_version()}",
+        f"- CPUs: {os.cpu_count()} (usable: {affinity}); {platform.platform()}",
+        f"- date: {datetime.now(timezone.utc).isoformat(timespec='seconds')}",
+    ]
+    if elapsed is not None:
+        lines.append(f"- wall time: {elapsed:,.0f} s")
+    return [*lines, ""]
+
+
+def write_report(output, *, command, runs=None, speed=None, elapsed=None):
+    """Write ``report.md`` and the plots from quality runs and speed results.
+
+    Parameters
+    ----------
+    output : str or Path
+        Directory, created if needed.
+    command : str
+        The command line, for the header.
+    runs : pandas.DataFrame, default=None
+        From :func:`run_quality`; None leaves the quality section out.
+    speed : dict, default=None
+        From :func:`run_speed`; None leaves the speed section out.
+    elapsed : float, default=None
+        Wall time of the benchmark in seconds, for the header.
+
+    Returns
+    -------
+    paths : list of Path
+        ``report.md`` first, then the plots.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> from selmix_sk.benchmark import write_report
+    >>> runs = pd.DataFrame({
+    ...     "dataset": "toy", "objective": "min_recall", "seed": 0, "validation": "explicit",
+    ...     "method": ["uniform mixup", "SelMix", "logit-adjusted + offsets"],
+    ...     "mean_recall": [0.8, 0.8, 0.9], "min_recall": [0.5, 0.4, 0.6], "hmean": 0.7,
+    ...     "min_coverage": 0.9, "fit_seconds": 1.0, "pretrain_seconds": 2.0})
+    >>> paths = write_report(tempfile.mkdtemp(), command="selmix-sk benchmark", runs=runs)
+    >>> text = paths[0].read_text()
+    >>> "SelMix 0.400 vs uniform mixup 0.500 min recall (1 seed): **LOSES** by 0.100" in text
+    True
+    """
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    lines = _header(command, elapsed)
+    plots = []
+    if runs is not None:
+        lines += _quality_section(runs)
+        plots += _plot_quality(runs, output)
+    if speed is not None:
+        lines += _speed_section(speed)
+        plots.append(_plot_speed(speed, output))
+    lines += ["## Files", "", *(f"- `{p.name}`" for p in plots), ""]
+    report = output / "report.md"
+    report.write_text("\n".join(lines))
+    return [report, *plots]
