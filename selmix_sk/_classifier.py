@@ -18,9 +18,10 @@ from skorch import NeuralNet, NeuralNetClassifier
 from skorch.callbacks import LRScheduler
 from torch import nn
 
-from ._finetune import PairSampler, SelMixNet
+from ._finetune import SelMixNet
 from ._modules import MLP, LogitAdjustedLoss
 from ._offsets import tune_logit_offsets
+from ._samplers import PairSampler
 from .callbacks import CONFUSIONS, HISTORY_COLUMNS, SELECTIONS, GainRefresh, ProgressBar
 from .gain import INDICATORS
 from .mixup import FeatureMixer

@@ -15,8 +15,9 @@ from skorch import NeuralNet
 from torch import nn
 
 from .._classifier import SelMixClassifier
-from .._finetune import PairSampler, SelMixNet
+from .._finetune import SelMixNet
 from .._modules import MLP
+from .._samplers import PairSampler
 from ..datasets import load_long_tailed_digits
 from ..gain import compute_gain
 from ..mixup import FeatureMixer
