@@ -1,10 +1,18 @@
-"""The default network and the pre-training loss."""
+"""The default networks (an MLP, a small CNN for images) and the pre-training loss."""
 
 import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["MLP", "LogitAdjustedLoss"]
+__all__ = ["MLP", "LogitAdjustedLoss", "SmallCNN"]
+
+
+def _standardisation(n, mean, scale):
+    """Fixed shift and scale of ``n`` inputs or channels as float32 buffers (None: identity)."""
+    mean = np.zeros(n) if mean is None else mean
+    scale = np.ones(n) if scale is None else scale
+    return (torch.as_tensor(mean, dtype=torch.float32),
+            torch.as_tensor(scale, dtype=torch.float32))
 
 
 class MLP(nn.Module):
@@ -43,10 +51,9 @@ class MLP(nn.Module):
         input_scale=None,
     ):
         super().__init__()
-        mean = np.zeros(n_features) if input_mean is None else input_mean
-        scale = np.ones(n_features) if input_scale is None else input_scale
-        self.register_buffer("input_mean", torch.as_tensor(mean, dtype=torch.float32))
-        self.register_buffer("input_scale", torch.as_tensor(scale, dtype=torch.float32))
+        mean, scale = _standardisation(n_features, input_mean, input_scale)
+        self.register_buffer("input_mean", mean)
+        self.register_buffer("input_scale", scale)
         layers = []
         width = n_features
         for units in hidden_units:
@@ -57,6 +64,73 @@ class MLP(nn.Module):
 
     def forward(self, X):
         return self.head(self.backbone((X - self.input_mean) / self.input_scale))
+
+
+class SmallCNN(nn.Module):
+    """A small convolutional network for images, ending in a linear head as SelMix needs.
+
+    Stages of two 3x3 convolutions with batch norm and ReLU, halving the
+    resolution between stages, then global average pooling: the same network
+    serves 8x8 digits and 32x32 images, and the head sees ``widths[-1]``
+    features whatever the image size.
+
+    Parameters
+    ----------
+    n_classes : int
+        Number of classes (outputs of the linear head, as logits).
+    in_channels : int, default=1
+        Channels of the input images ``(N, C, H, W)``.
+    widths : tuple of int, default=(32, 64, 128)
+        Channels of each stage.
+    dropout : float, default=0.1
+        Dropout before the head.
+    input_mean, input_scale : array-like of shape (in_channels,), default=None
+        Fixed per-channel standardisation of the inputs, so that images in
+        [0, 255], [0, 1] or [0, 16] all train well; None leaves them as they
+        are.
+
+    Attributes
+    ----------
+    backbone : torch.nn.Sequential
+        Images to features of dimension ``widths[-1]``.
+    head : torch.nn.Linear
+
+    Examples
+    --------
+    >>> import torch
+    >>> from selmix_sk._modules import SmallCNN
+    >>> net = SmallCNN(n_classes=10, in_channels=3)
+    >>> net(torch.zeros(2, 3, 32, 32)).shape
+    torch.Size([2, 10])
+    >>> SmallCNN(n_classes=10)(torch.zeros(2, 1, 8, 8)).shape
+    torch.Size([2, 10])
+    """
+
+    def __init__(self, n_classes, in_channels=1, widths=(32, 64, 128), dropout=0.1,
+                 input_mean=None, input_scale=None):
+        super().__init__()
+        mean, scale = _standardisation(in_channels, input_mean, input_scale)
+        self.register_buffer("input_mean", mean)
+        self.register_buffer("input_scale", scale)
+        layers = []
+        channels = in_channels
+        for stage, width in enumerate(widths):
+            if stage:
+                layers.append(nn.MaxPool2d(2, ceil_mode=True))
+            for _ in range(2):
+                layers += [nn.Conv2d(channels, width, 3, padding=1, bias=False),
+                           nn.BatchNorm2d(width), nn.ReLU()]
+                channels = width
+        layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout)]
+        self.backbone = nn.Sequential(*layers)
+        self.head = nn.Linear(channels, n_classes)
+
+    def forward(self, X):
+        if X.ndim != 4:
+            raise ValueError(f"SmallCNN takes images (N, C, H, W); got shape {tuple(X.shape)}.")
+        shape = (1, -1, 1, 1)
+        X = (X - self.input_mean.view(shape)) / self.input_scale.view(shape)
+        return self.head(self.backbone(X))
 
 
 class LogitAdjustedLoss(nn.CrossEntropyLoss):

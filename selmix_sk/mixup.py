@@ -1,5 +1,9 @@
 """Where the mixup happens: feature mixing at the input of the linear head.
 
+The head is also where a frozen backbone is cut off: :func:`head_features`
+computes the head's input once, and :class:`HeadOnly` fine-tunes the head
+alone on those cached features.
+
 SelMix mixes *features*, the input of the final linear layer, so that any
 module whose last layer is linear (an MLP, a torchvision ResNet, ...) can be
 fine-tuned without changes: one forward pass over ``[x; x']`` runs the
@@ -11,8 +15,31 @@ from contextlib import contextmanager
 
 import torch
 from torch import nn
+from torch.utils.data import Dataset
 
-__all__ = ["FeatureMixer", "find_head", "freeze_batchnorm"]
+from ._samplers import load_inputs
+
+__all__ = ["FeatureMixer", "HeadOnly", "find_head", "freeze_batchnorm", "head_features"]
+
+
+# Where classification models keep their final linear layer: torchvision's
+# ResNets and RegNets (fc), VGG, MobileNets, EfficientNets and ConvNeXt
+# (classifier[-1]), DenseNet (classifier), ViT (heads.head), Swin and this
+# package's networks (head).
+_HEAD_NAMES = ("fc", "classifier", "heads.head", "head")
+
+
+def _conventional_head(module):
+    for name in _HEAD_NAMES:
+        try:
+            layer = module.get_submodule(name)
+        except AttributeError:
+            continue
+        if isinstance(layer, nn.Sequential) and len(layer):
+            name, layer = f"{name}.{len(layer) - 1}", layer[-1]
+        if isinstance(layer, nn.Linear):
+            return name, layer
+    return None
 
 
 def find_head(module, name=None):
@@ -24,7 +51,11 @@ def find_head(module, name=None):
         The network.
     name : str, default=None
         Dotted name of the head, such as ``"fc"`` for torchvision's ResNets.
-        None takes the last :class:`torch.nn.Linear` registered in ``module``.
+        None looks for the heads of torchvision's classification models in
+        turn: ``fc`` (ResNet), the last layer of ``classifier`` (VGG,
+        MobileNet, EfficientNet), ``heads.head`` (ViT) and ``head``, the first
+        that is a :class:`torch.nn.Linear`; failing those, the last
+        :class:`torch.nn.Linear` registered in ``module``.
 
     Returns
     -------
@@ -34,16 +65,21 @@ def find_head(module, name=None):
     Examples
     --------
     >>> from torch import nn
+    >>> from torchvision.models import mobilenet_v3_small
     >>> from selmix_sk.mixup import find_head
     >>> net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
     >>> find_head(net)[0]
     '2'
+    >>> find_head(mobilenet_v3_small(weights=None, num_classes=5))
+    ('classifier.3', Linear(in_features=1024, out_features=5, bias=True))
     """
     if name is not None:
         try:
             head = module.get_submodule(name)
         except AttributeError as exc:
             raise ValueError(f"The module has no submodule named {name!r} (head).") from exc
+    elif (found := _conventional_head(module)) is not None:
+        name, head = found
     else:
         linear = [(n, m) for n, m in module.named_modules() if isinstance(m, nn.Linear)]
         if not linear:
@@ -146,3 +182,109 @@ class FeatureMixer:
             yield features
         finally:
             handle.remove()
+
+
+def _device(module):
+    parameter = next(module.parameters(), None)
+    return torch.device("cpu") if parameter is None else parameter.device
+
+
+def _batches(X, batch_size):
+    if isinstance(X, Dataset):
+        for start in range(0, len(X), batch_size):
+            yield load_inputs(X, range(start, min(start + batch_size, len(X))))
+    else:
+        yield from torch.as_tensor(X).split(batch_size)
+
+
+def head_features(module, X, *, head=None, batch_size=1024):
+    """The input features of ``module``'s head on ``X``, computed once without gradients.
+
+    The backbone runs in eval mode (batch-norm running statistics, no
+    dropout), a batch at a time; the module's mode is restored afterwards.
+    Fine-tuning :class:`HeadOnly` on these features trains the head exactly as
+    fine-tuning the whole module with a frozen backbone would, at the cost of
+    the head alone per step.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        A network whose output is the output of its final linear layer.
+    X : array-like, torch.Tensor or torch.utils.data.Dataset
+        Inputs, or a Dataset of ``(x, y)`` pairs; moved to the module's
+        device a batch at a time.
+    head : str, default=None
+        Dotted name of the head; None finds it (see :func:`find_head`).
+    batch_size : int, default=1024
+
+    Returns
+    -------
+    features : torch.Tensor of shape (n_samples, d)
+        On the module's device.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from selmix_sk.mixup import head_features
+    >>> net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    >>> head_features(net, torch.randn(10, 4), batch_size=3).shape
+    torch.Size([10, 8])
+    """
+    mixer = FeatureMixer(module, head)
+    device = _device(module)
+    training = module.training
+    module.eval()
+    calls = 0
+    try:
+        with torch.no_grad(), mixer.recording() as features:
+            for batch in _batches(X, batch_size):
+                module(batch.to(device, non_blocking=True))
+                calls += 1
+    finally:
+        module.train(training)
+    if len(features) != calls:
+        raise ValueError(
+            f"The head {mixer.head_name!r} ran {len(features)} times in {calls} forward passes; "
+            "caching its input needs exactly one call per pass."
+        )
+    if not features:
+        return torch.empty(0, mixer.head.in_features, device=device)
+    return torch.cat(features)
+
+
+class HeadOnly(nn.Module):
+    """The head of a network alone, to fine-tune on cached features.
+
+    It holds the network's head itself, not a copy: training it updates the
+    network in place, which then predicts from raw inputs as before.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network.
+    head : str, default=None
+        Dotted name of its head; None finds it (see :func:`find_head`).
+
+    Attributes
+    ----------
+    head : torch.nn.Linear
+        The network's head, shared.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from selmix_sk.mixup import HeadOnly, head_features
+    >>> net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3)).eval()
+    >>> X = torch.randn(5, 4)
+    >>> torch.allclose(HeadOnly(net)(head_features(net, X)), net(X))
+    True
+    """
+
+    def __init__(self, module, head=None):
+        super().__init__()
+        self.head = find_head(module, head)[1]
+
+    def forward(self, features):
+        return self.head(features)
