@@ -1,12 +1,27 @@
-"""The ``selmix-sk`` command line: ``selmix-sk demo`` and ``selmix-sk benchmark``."""
+"""The ``selmix-sk`` command line: demo, benchmark, and fit, predict, evaluate on data files."""
 
 import argparse
+import ast
 import shlex
 import sys
 from pathlib import Path
 
+import pandas as pd
+from sklearn.metrics import confusion_matrix
+
 from . import __version__
+from ._classifier import SelMixClassifier
 from ._demo import run_demo
+from ._tabular import (
+    class_report,
+    feature_frame,
+    fit_pipeline,
+    load_model,
+    plot_confusion_matrix,
+    read_table,
+    save_model,
+    split_target,
+)
 from .benchmark import (
     HELD_OUT_DATASETS,
     OBJECTIVES,
@@ -14,6 +29,7 @@ from .benchmark import (
     QUICK_DATASETS,
     run_benchmark,
 )
+from .objectives import make_objective
 
 __all__ = ["main"]
 
@@ -49,11 +65,37 @@ def _n_jobs(text):
     return value
 
 
+def _key_value(parse_value):
+    def parse(text):
+        key, sep, value = text.partition("=")
+        if not sep or not key:
+            raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+        return key, parse_value(value)
+
+    return parse
+
+
+def _threshold(text):
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def _literal(text):
+    """A Python literal (``5``, ``0.1``, ``True``, ``None``, ``'a'``), else the text itself."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
 def _parser():
     parser = argparse.ArgumentParser(
         prog="selmix-sk",
         description="SelMix fine-tuning for confusion-matrix objectives such as the worst "
-                    "per-class recall: a demo and the benchmarks.",
+                    "per-class recall: a demo, the benchmarks, and fit, predict "
+                    "and evaluate on CSV or parquet files.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -119,7 +161,78 @@ def _parser():
     benchmark.add_argument("--pretrain-epochs", type=_integer(1), default=None,
                            help="pre-training epochs (default: the estimator's 100)")
     benchmark.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    _add_data_commands(commands)
     return parser
+
+
+def _add_data_commands(commands):
+    fit = commands.add_parser(
+        "fit", help="fit a SelMix model on a CSV or parquet file",
+        description="Fit a SelMixClassifier on the columns of a CSV or parquet file, for an "
+                    "objective. Numeric columns pass through (missing values become the "
+                    "median), categorical and boolean ones are one-hot encoded, and text "
+                    "columns go through TF-IDF; the column transformer and the classifier are "
+                    "saved together as one joblib file for `selmix-sk predict` and "
+                    "`selmix-sk evaluate`.",
+    )
+    fit.add_argument("train", type=Path, metavar="TRAIN", help="training data, .csv or .parquet")
+    fit.add_argument("--target", required=True, metavar="COL", help="the column of labels")
+    fit.add_argument("--objective", default="min_recall", metavar="NAME",
+                     help="what to maximise: min_recall (default), mean_recall, hmean, gmean, "
+                          "min_head_tail_recall, mean_recall_min_coverage, or a scikit-learn "
+                          "scorer name such as f1_macro")
+    fit.add_argument("--constraint", action="append", type=_key_value(_threshold), default=[],
+                     metavar="NAME=VALUE",
+                     help="min_recall=T (every class's recall at least T) or min_coverage=A "
+                          "(every class predicted at least A times as often as it occurs); "
+                          "repeatable")
+    fit.add_argument("--validation", type=Path, metavar="VAL",
+                     help="a validation file with the same columns, to steer SelMix (default: "
+                          "a share of every class of TRAIN is held out)")
+    fit.add_argument("--param", action="append", type=_key_value(_literal), default=[],
+                     metavar="KEY=VALUE",
+                     help="a SelMixClassifier parameter, such as finetune_steps=200; the value "
+                          "is read as a Python literal, else as a string; repeatable")
+    fit.add_argument("--output", type=Path, required=True, metavar="MODEL",
+                     help="where to write the model (a .joblib file)")
+    fit.add_argument("--seed", type=_integer(0), default=0,
+                     help="seed of the split and the network (default: 0)")
+    fit.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    predict = commands.add_parser(
+        "predict", help="predict the classes of a data file with a fitted model",
+        description="Write the predicted class of every row of DATA (or, with --proba, the "
+                    "probability of every class) to a CSV file, one row per row of DATA in "
+                    "the same order. DATA needs the feature columns of the training file; "
+                    "other columns, the target among them, are ignored.",
+    )
+    predict.add_argument("model", type=Path, metavar="MODEL",
+                         help="a model file written by selmix-sk fit")
+    predict.add_argument("data", type=Path, metavar="DATA", help=".csv or .parquet")
+    predict.add_argument("--output", type=Path, required=True, metavar="PRED",
+                         help="the CSV file to write")
+    predict.add_argument("--proba", action="store_true",
+                         help="one column of probabilities per class, named by the class, "
+                              "instead of one column of classes named by the target")
+
+    evaluate = commands.add_parser(
+        "evaluate", help="per-class precision, recall and coverage of a model on labelled data",
+        description="Print, for a fitted model on labelled data, every class's support, "
+                    "precision, recall and coverage (its share of the predictions over its "
+                    "share of the data), then the objective and whether each constraint "
+                    "holds.",
+    )
+    evaluate.add_argument("model", type=Path, metavar="MODEL",
+                          help="a model file written by selmix-sk fit")
+    evaluate.add_argument("data", type=Path, metavar="DATA", help=".csv or .parquet, labelled")
+    evaluate.add_argument("--target", metavar="COL",
+                          help="the column of labels (default: the one the model was fitted on)")
+    evaluate.add_argument("--objective", metavar="NAME",
+                          help="the objective to report (default: the one the model was "
+                               "fitted for)")
+    evaluate.add_argument("--plot", type=Path, metavar="PNG",
+                          help="also write the confusion matrix, rows normalised, to this PNG "
+                               "file")
 
 
 def _run_demo(args):
@@ -132,6 +245,98 @@ def _run_demo(args):
     print("fit_seconds of the fine-tuned models is fine-tuning only: they start from the "
           "pre-trained network.")
     print(f"Wrote {args.output / 'demo.csv'} and {args.output / 'demo.png'}")
+    return 0
+
+
+def _classifier_params(pairs):
+    """The ``--param`` pairs as a dict, refusing names SelMixClassifier lacks."""
+    valid = sorted(set(SelMixClassifier().get_params(deep=False)) - _OWN_OPTIONS.keys())
+    params = {}
+    for key, value in pairs:
+        if key in _OWN_OPTIONS:
+            raise ValueError(f"--param {key}=...: use {_OWN_OPTIONS[key]} instead.")
+        if key not in valid:
+            raise ValueError(f"unknown parameter {key!r} in --param; valid: {', '.join(valid)}.")
+        params[key] = value
+    return params
+
+
+# Classifier parameters with an option of their own, or none from the command line.
+_OWN_OPTIONS = {"objective": "--objective", "constraints": "--constraint",
+                "net": "Python (a network of your own cannot be written as a literal)"}
+
+
+def _run_fit(args):
+    constraints = dict(args.constraint) or None
+    make_objective(args.objective, constraints)  # an unknown name fails before any reading
+    classifier = SelMixClassifier(objective=args.objective, constraints=constraints,
+                                  random_state=args.seed, verbose=0 if args.quiet else 1)
+    classifier.set_params(**_classifier_params(args.param))
+    X, y = split_target(read_table(args.train), args.target, args.train)
+    X_val = y_val = None
+    if args.validation is not None:
+        X_val, y_val = split_target(read_table(args.validation), args.target, args.validation)
+        X_val = feature_frame(X_val, {"features": dict.fromkeys(X.columns)}, args.validation)
+    pipeline, kinds = fit_pipeline(classifier, X, y, X_val, y_val)
+    save_model(args.output, pipeline, target=args.target, kinds=kinds,
+               objective=args.objective, constraints=constraints)
+    counts = pd.Series(kinds).value_counts()
+    print(f"Fitted on {len(X)} rows of {args.train}: {len(classifier.classes_)} classes, "
+          f"{len(kinds)} columns ("
+          + ", ".join(f"{counts.get(kind, 0)} {kind}" for kind in ("numeric", "categorical",
+                                                                   "text"))
+          + f") -> {classifier.n_features_in_} features.")
+    if len(classifier.history_):
+        print(f"Validation {args.objective}: {classifier.history_['objective'].iloc[-1]:.4f} "
+              "at the last gain refresh.")
+    print(f"Wrote {args.output}")
+    return 0
+
+
+def _run_predict(args):
+    model = load_model(args.model)
+    X = feature_frame(read_table(args.data), model, args.data)
+    pipeline = model["pipeline"]
+    if args.proba:
+        output = pd.DataFrame(pipeline.predict_proba(X),
+                              columns=[str(label) for label in model["classes"]])
+    else:
+        output = pd.DataFrame({model["target"]: pipeline.predict(X)})
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    output.to_csv(args.output, index=False)
+    print(f"Wrote {len(output)} rows to {args.output}")
+    return 0
+
+
+def _run_evaluate(args):
+    model = load_model(args.model)
+    target = args.target or model["target"]
+    X, y = split_target(read_table(args.data), target, args.data)
+    X = feature_frame(X, model, args.data)
+    classes = model["classes"]
+    unknown = sorted(set(y.tolist()) - set(classes), key=str)
+    if unknown:
+        raise ValueError(f"the column {target!r} of {args.data} has labels the model never "
+                         f"saw: {', '.join(map(str, unknown))}; its classes: "
+                         f"{', '.join(map(str, classes))}.")
+    y_pred = model["pipeline"].predict(X)
+    report = class_report(y, y_pred, classes)
+    print(f"{args.model} on {len(y)} rows of {args.data}:")
+    print(report.to_string(index=False, float_format="{:.3f}".format, na_rep="-"))
+    spec = args.objective or model["objective"]
+    C = confusion_matrix(y, y_pred, labels=classes) / len(y)
+    value = make_objective(spec).reset(C.sum(axis=1)).value(C)
+    print(f"objective {spec}: {value:.4f}")
+    present = report["support"] > 0
+    worst = {"min_recall": report["recall"][present].min(),
+             "min_coverage": report["coverage"][present].min()}
+    for name, threshold in (model["constraints"] or {}).items():
+        verdict = "met" if worst[name] >= threshold else "NOT met"
+        print(f"constraint {name} >= {threshold:g}: worst class {worst[name]:.4f}, {verdict}")
+    if args.plot is not None:
+        plot_confusion_matrix(args.plot, y, y_pred, classes,
+                              title=f"{spec} {value:.3f} on {args.data.name}")
+        print(f"Wrote {args.plot}")
     return 0
 
 
@@ -168,8 +373,9 @@ def main(argv=None):
     Returns
     -------
     status : int
-        0 on success, 2 for bad arguments (after a usage message on stderr),
-        1 when a data set's optional package is missing.
+        0 on success; 2 for bad arguments (after a usage message on stderr)
+        or bad input to ``fit``, ``predict`` and ``evaluate`` (after a
+        one-line message on stderr); 1 when an optional package is missing.
 
     Examples
     --------
@@ -186,10 +392,21 @@ def main(argv=None):
     try:
         if args.command == "demo":
             return _run_demo(args)
-        return _run_benchmark(args, command=shlex.join(["selmix-sk", *argv]))
-    except ImportError as exc:  # an optional data set package; the message says what to install
+        if args.command == "benchmark":
+            return _run_benchmark(args, command=shlex.join(["selmix-sk", *argv]))
+        return _DATA_COMMANDS[args.command](args)
+    except ImportError as exc:  # an optional package; the message says what to install
         print(f"selmix-sk: {exc}", file=sys.stderr)
         return 1
+    except (ValueError, TypeError, OSError) as exc:
+        if args.command not in _DATA_COMMANDS:
+            raise
+        # The user's files and parameters: what is wrong, in one line, without a traceback.
+        print(f"selmix-sk {args.command}: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+
+
+_DATA_COMMANDS = {"fit": _run_fit, "predict": _run_predict, "evaluate": _run_evaluate}
 
 
 if __name__ == "__main__":

@@ -100,8 +100,8 @@ def read_table(path):
     path = Path(path)
     reader = _READERS.get(path.suffix.lower())
     if reader is None:
-        raise ValueError(f"{path}: expected a .csv or .parquet file, got {path.suffix or 'no '}"
-                         "suffix.")
+        got = f"the suffix {path.suffix}" if path.suffix else "no suffix"
+        raise ValueError(f"{path}: expected a .csv or .parquet file, got {got}.")
     if reader is pd.read_parquet:
         try:
             import pyarrow  # noqa: F401
@@ -435,8 +435,10 @@ def feature_frame(frame, model, path="the data"):
     features = model["features"]
     missing = [name for name in features if name not in frame.columns]
     if missing:
-        raise ValueError(f"{path} lacks the feature column(s) {', '.join(map(repr, missing))} "
-                         "that the model was fitted on.")
+        named = ", ".join(map(repr, missing[:5]))
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        raise ValueError(f"{path} lacks the feature column(s) {named}{more} that the model was "
+                         "fitted on.")
     X = frame[list(features)]
     for name, kind in features.items():
         if kind == "numeric" and not (pd.api.types.is_numeric_dtype(X[name])
@@ -564,7 +566,8 @@ def plot_confusion_matrix(path, y_true, y_pred, classes, title=None):
     figure.colorbar(image, ax=ax, label="share of the true class")
     names = [str(label) for label in classes]
     ticks = np.arange(len(classes))
-    ax.set_xticks(ticks, names, rotation=45 if len(classes) > 6 else 0, ha="right")
+    rotate = len(classes) > 6
+    ax.set_xticks(ticks, names, rotation=45 if rotate else 0, ha="right" if rotate else "center")
     ax.set_yticks(ticks, names)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
