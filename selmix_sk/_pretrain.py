@@ -1,0 +1,385 @@
+"""Pre-training before SelMix: the logit-adjusted loss, with FixMatch on unlabelled samples.
+
+SelMix fine-tunes a network that is already good on average. The paper
+pre-trains it with the logit-adjusted loss (Menon et al., 2021) on labelled
+data and, when unlabelled samples are at hand, with FixMatch (Sohn et al.,
+2020) on top: a network's confident prediction on a weakly augmented view of
+an unlabelled sample becomes the target of a strongly augmented view of it.
+The adjustment goes on the labelled loss only; the pseudo-labels come from the
+unadjusted logits, which already target the balanced error.
+
+:func:`pretrain` is the entry point: it runs the plain logit-adjusted epochs
+of a skorch net, or :class:`FixMatchNet` around the same module when ``y``
+marks unlabelled samples with -1.
+"""
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import EpochTimer, PassthroughScoring
+from skorch.dataset import Dataset as SkorchDataset
+from torch.nn import functional as F
+from torch.utils.data import Dataset
+from torchvision.transforms import v2
+
+from ._modules import LogitAdjustedLoss
+from ._samplers import dataset_labels, load_inputs
+
+__all__ = []
+
+STRENGTHS = ("weak", "strong")
+
+
+def _check_strength(strength):
+    if strength not in STRENGTHS:
+        raise ValueError(f"strength must be one of {STRENGTHS}, got {strength!r}.")
+
+
+class ImageAugment:
+    """Weak and strong views of image batches ``(N, C, H, W)``, from torchvision ``transforms.v2``.
+
+    The weak view flips horizontally at random and crops at random after
+    reflection padding, as FixMatch does; the strong view adds RandAugment.
+    Each image draws its own transformation (torchvision would otherwise
+    apply one draw to the whole batch), which costs about a millisecond per
+    image on a CPU core for the strong view.
+
+    RandAugment's colour operations (posterize, solarize, equalize, ...)
+    assume pixels in [0, 1] or uint8. Floating images in any other range,
+    such as images in [0, 255] or standardised ones, are mapped to [0, 1] per
+    image and channel by their minimum and maximum, augmented, and mapped
+    back: the transformation sees the image as a viewer would, and the
+    network gets its inputs on their usual scale. uint8 images are augmented
+    as they are.
+
+    Parameters
+    ----------
+    padding : int, default=None
+        Padding of the random crop; None takes an eighth of the smaller side
+        (4 pixels for 32x32 images, 1 for 8x8), at least 1.
+    num_ops, magnitude : int, default=2, 9
+        Of :class:`torchvision.transforms.v2.RandAugment`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from selmix_sk._pretrain import ImageAugment
+    >>> images = torch.randn(4, 3, 32, 32)
+    >>> ImageAugment()(images, "strong").shape
+    torch.Size([4, 3, 32, 32])
+    """
+
+    def __init__(self, padding=None, num_ops=2, magnitude=9):
+        self.padding = padding
+        self.num_ops = num_ops
+        self.magnitude = magnitude
+
+    def _transform(self, size, strength):
+        padding = self.padding if self.padding is not None else max(1, min(size) // 8)
+        steps = [v2.RandomHorizontalFlip(), v2.RandomCrop(size, padding=padding,
+                                                          padding_mode="reflect")]
+        if strength == "strong":
+            steps.append(v2.RandAugment(num_ops=self.num_ops, magnitude=self.magnitude))
+        return v2.Compose(steps)
+
+    def __call__(self, x, strength):
+        _check_strength(strength)
+        if x.ndim != 4:
+            raise ValueError(f"ImageAugment takes images (N, C, H, W); got shape {tuple(x.shape)}.")
+        transform = self._transform(tuple(x.shape[-2:]), strength)
+        if not x.is_floating_point():
+            return torch.stack([transform(image) for image in x])
+        low = x.amin(dim=(2, 3), keepdim=True)
+        span = (x.amax(dim=(2, 3), keepdim=True) - low).clamp_min(1e-12)
+        unit = ((x - low) / span).clamp(0.0, 1.0)
+        return torch.stack([transform(image) for image in unit]) * span + low
+
+
+class FeatureNoise:
+    """Weak and strong views of feature vectors: Gaussian noise scaled by each feature's spread.
+
+    Parameters
+    ----------
+    scale : array-like or torch.Tensor of the shape of one sample
+        Spread of each feature, such as its standard deviation over the
+        training set.
+    weak, strong : float, default=0.1, 0.5
+        Standard deviation of the noise of each view, in units of ``scale``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from selmix_sk._pretrain import FeatureNoise
+    >>> noise = FeatureNoise(torch.tensor([1.0, 100.0]))
+    >>> _ = torch.manual_seed(0)
+    >>> x = torch.zeros(20000, 2)
+    >>> (noise(x, "strong") / noise.scale).std(0).round(decimals=1)
+    tensor([0.5000, 0.5000])
+    """
+
+    def __init__(self, scale, weak=0.1, strong=0.5):
+        self.scale = torch.as_tensor(scale, dtype=torch.float32)
+        self.weak = weak
+        self.strong = strong
+
+    def __call__(self, x, strength):
+        _check_strength(strength)
+        level = self.weak if strength == "weak" else self.strong
+        return x + torch.randn_like(x) * (level * self.scale.to(x))
+
+
+def default_augment(X):
+    """The augmentation FixMatch uses on ``X`` unless given one.
+
+    Images (4-D ``X``, or a Dataset of 3-D inputs) get :class:`ImageAugment`;
+    arrays of other shapes :class:`FeatureNoise` scaled by each feature's
+    standard deviation over ``X``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from selmix_sk._pretrain import default_augment
+    >>> type(default_augment(np.zeros((5, 1, 8, 8)))).__name__
+    'ImageAugment'
+    >>> default_augment(np.array([[0.0, 1.0], [2.0, 1.0]])).scale
+    tensor([1., 0.])
+    """
+    if isinstance(X, Dataset):
+        sample = load_inputs(X, [0]) if len(X) else None
+        if sample is not None and sample.ndim == 4:
+            return ImageAugment()
+        raise ValueError("FixMatch on a Dataset of other inputs than images needs augment=... "
+                         "(a callable augment(x, strength) with strength 'weak' or 'strong').")
+    X = torch.as_tensor(X, dtype=torch.float32)
+    if X.ndim == 4:
+        return ImageAugment()
+    return FeatureNoise(X.std(0, correction=0))
+
+
+class _Relabelled(Dataset):
+    """A Dataset of ``(x, y)`` pairs whose labels are replaced by ``targets``."""
+
+    def __init__(self, dataset, targets):
+        self.dataset = dataset
+        self.targets = targets
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, index):
+        return self.dataset[index][0], self.targets[index]
+
+
+class _FixMatchBatches:
+    """Each pass: the labelled samples once in batches, each with ``mu`` times as many unlabelled.
+
+    Unlabelled samples are drawn uniformly with replacement, from torch's
+    global generator, as the labelled order is.
+    """
+
+    def __init__(self, X, y, batch_size, mu, device):
+        self.X = X
+        self.labelled = torch.nonzero(y >= 0).flatten()
+        self.unlabelled = torch.nonzero(y < 0).flatten()
+        if not len(self.labelled) or not len(self.unlabelled):
+            raise ValueError("FixMatch needs labelled samples and unlabelled ones (label -1).")
+        self.y = y
+        self.batch_size = batch_size
+        self.mu = mu
+        self.device = device
+
+    def _load(self, indices):
+        if isinstance(self.X, Dataset):
+            x = load_inputs(self.X, indices)
+        else:
+            x = self.X[indices]
+        return x.to(self.device, non_blocking=True)
+
+    def __len__(self):
+        return -(-len(self.labelled) // self.batch_size)
+
+    def __iter__(self):
+        order = self.labelled[torch.randperm(len(self.labelled))]
+        for batch in order.split(self.batch_size):
+            drawn = torch.randint(len(self.unlabelled), (self.mu * len(batch),))
+            yield (self._load(batch), self.y[batch].to(self.device, non_blocking=True),
+                   self._load(self.unlabelled[drawn]))
+
+
+class FixMatchNet(NeuralNet):
+    """FixMatch with the logit-adjusted loss, as a skorch net around a shared module.
+
+    A training step takes a batch of labelled samples and ``mu`` times as
+    many unlabelled ones, and minimises the criterion (the logit-adjusted
+    loss) on a weak view of the labelled samples plus ``unlabelled_weight``
+    times the cross-entropy of a strong view of every unlabelled sample
+    against the prediction on its weak view, where that prediction's
+    probability is at least ``threshold`` (one forward pass over all three).
+    An epoch passes once over the labelled samples. ``fit(X, y)`` takes
+    ``y == -1`` for an unlabelled sample; the true label of an unlabelled
+    sample is never asked for.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network, as an instance: it is trained in place.
+    augment : callable
+        ``augment(x, strength)`` with ``strength`` in ``("weak", "strong")``,
+        on a batch on the module's device; see :func:`default_augment`.
+    threshold : float, default=0.95
+        Confidence a pseudo-label needs to count.
+    mu : int, default=2
+        Unlabelled samples per labelled one in a step.
+    unlabelled_weight : float, default=1.0
+        Weight of the unlabelled loss.
+    **kwargs
+        Passed to :class:`skorch.NeuralNet`: ``criterion`` (such as
+        :class:`~selmix_sk.LogitAdjustedLoss` with its ``criterion__class_prior``),
+        optimizer, lr, batch_size, max_epochs, device, callbacks, ...
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from selmix_sk import MLP, LogitAdjustedLoss
+    >>> from selmix_sk._pretrain import FeatureNoise, FixMatchNet
+    >>> rng = np.random.RandomState(0)
+    >>> X = (rng.normal(size=(60, 2)) + np.repeat([[0, 0], [4, 0]], 30, 0)).astype(np.float32)
+    >>> y = np.repeat([0, 1], 30)
+    >>> y[::3] = -1  # a third unlabelled
+    >>> _ = torch.manual_seed(0)
+    >>> net = FixMatchNet(MLP(2, 2), augment=FeatureNoise(X.std(0)), criterion=LogitAdjustedLoss,
+    ...                   criterion__class_prior=[0.5, 0.5], lr=0.01, batch_size=8,
+    ...                   max_epochs=3, optimizer=torch.optim.Adam).fit(X, y)
+    >>> len(net.history), net.history[-1, "train_batch_count"]
+    (3, 5)
+    """
+
+    def __init__(self, module, *, augment, threshold=0.95, mu=2, unlabelled_weight=1.0,
+                 **kwargs):
+        kwargs.setdefault("train_split", None)
+        super().__init__(module, **kwargs)
+        self.augment = augment
+        self.threshold = threshold
+        self.mu = mu
+        self.unlabelled_weight = unlabelled_weight
+
+    @property
+    def _default_callbacks(self):
+        return [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+        ]
+
+    def get_dataset(self, X, y=None):
+        if isinstance(X, Dataset) and not isinstance(X, SkorchDataset) and y is not None:
+            return _Relabelled(X, np.asarray(y))
+        return super().get_dataset(X, y)
+
+    def get_iterator(self, dataset, training=False):
+        if not training:
+            return super().get_iterator(dataset, training=training)
+        if isinstance(dataset, SkorchDataset):
+            X, y = torch.as_tensor(dataset.X), dataset.y
+        else:
+            X, y = dataset, dataset_labels(dataset)
+        y = torch.as_tensor(np.asarray(y), dtype=torch.long)
+        return _FixMatchBatches(X, y, self.batch_size, self.mu, self.device)
+
+    def train_step_single(self, batch, **fit_params):
+        x, y, x_unlabelled = batch
+        self._set_training(True)
+        n, m = len(x), len(x_unlabelled)
+        with torch.no_grad():
+            views = torch.cat([self.augment(x, "weak"), self.augment(x_unlabelled, "weak"),
+                               self.augment(x_unlabelled, "strong")])
+        logits = self.infer(views, **fit_params)
+        labelled, weak, strong = logits.split([n, m, m])
+        confidence, pseudo_labels = torch.softmax(weak.detach().float(), dim=1).max(dim=1)
+        confident = (confidence >= self.threshold).to(strong.dtype)
+        unlabelled_loss = (F.cross_entropy(strong, pseudo_labels, reduction="none")
+                           * confident).mean()
+        loss = self.get_loss(labelled, y, training=True) + self.unlabelled_weight * unlabelled_loss
+        loss.backward()
+        return {"loss": loss, "y_pred": labelled, "confident": confident.mean()}
+
+
+def pretrain(net, X, y, *, class_prior, epochs, augment=None, threshold=0.95, mu=2,
+             unlabelled_weight=1.0):
+    """Pre-train an initialised skorch net in place; FixMatch where ``y`` has -1.
+
+    Without unlabelled samples: ``epochs`` epochs of ``net.partial_fit``, the
+    logit adjustment of a :class:`~selmix_sk.LogitAdjustedLoss` criterion set
+    to ``class_prior``. With them: :class:`FixMatchNet` trains ``net.module_``
+    for ``epochs`` passes over the labelled samples, with the optimizer,
+    learning rate, batch size, device and callbacks of ``net`` and the
+    logit-adjusted loss of ``net``'s strength ``tau`` (0 when its criterion
+    is another).
+
+    Parameters
+    ----------
+    net : skorch.NeuralNet
+        Initialised.
+    X : array-like, torch.Tensor or torch.utils.data.Dataset
+    y : array-like of shape (n_samples,)
+        Encoded labels in ``0 .. K - 1``; -1 for an unlabelled sample.
+    class_prior : array-like of shape (K,)
+        Share of each class among the labelled samples.
+    epochs : int
+    augment : callable, default=None
+        ``augment(x, strength)``; None takes :func:`default_augment` of ``X``.
+    threshold, mu, unlabelled_weight
+        See :class:`FixMatchNet`.
+
+    Returns
+    -------
+    epochs_done : int
+        Fewer than ``epochs`` when training was interrupted (skorch ends on
+        KeyboardInterrupt, keeping what was learnt).
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from skorch import NeuralNetClassifier
+    >>> from selmix_sk import MLP, LogitAdjustedLoss
+    >>> from selmix_sk._pretrain import pretrain
+    >>> X = np.random.RandomState(0).normal(size=(40, 3)).astype(np.float32)
+    >>> y = np.repeat([0, 1], 20)
+    >>> net = NeuralNetClassifier(MLP, module__n_features=3, module__n_classes=2,
+    ...                           criterion=LogitAdjustedLoss, criterion__class_prior=[0.5, 0.5],
+    ...                           train_split=None, classes=[0, 1], verbose=0).initialize()
+    >>> pretrain(net, X, y, class_prior=[0.5, 0.5], epochs=2)
+    2
+    >>> y[::2] = -1
+    >>> pretrain(net, X, y, class_prior=[0.5, 0.5], epochs=3)
+    3
+    """
+    labels = np.asarray(y)
+    prior = torch.as_tensor(np.asarray(class_prior, dtype=np.float64))
+    criterion = net.criterion_
+    if isinstance(criterion, LogitAdjustedLoss):
+        criterion.log_prior.copy_(torch.log(prior))
+    if not (labels < 0).any():
+        done_before = len(net.history)
+        net.partial_fit(X, labels, epochs=epochs)
+        return len(net.history) - done_before
+    optimizer = {key: value for key, value in net.get_params().items()
+                 if key == "optimizer" or key.startswith("optimizer__")}
+    fixmatch = FixMatchNet(
+        net.module_,
+        augment=default_augment(X) if augment is None else augment,
+        threshold=threshold,
+        mu=mu,
+        unlabelled_weight=unlabelled_weight,
+        criterion=LogitAdjustedLoss,
+        criterion__class_prior=prior.numpy(),
+        criterion__tau=criterion.tau if isinstance(criterion, LogitAdjustedLoss) else 0.0,
+        lr=net.lr,
+        batch_size=net.batch_size,
+        max_epochs=epochs,
+        device=net.device,
+        callbacks=net.callbacks,
+        verbose=net.verbose,
+        **optimizer,
+    )
+    fixmatch.fit(X, labels)
+    return len(fixmatch.history)
