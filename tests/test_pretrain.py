@@ -1,0 +1,168 @@
+"""Pre-training: augmentations, the FixMatch step and pretrain's two paths."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits, make_moons
+from skorch import NeuralNetClassifier
+from skorch.callbacks import Callback
+from test_samplers import _HalfSecret
+from torch.nn import functional as F
+
+from selmix_sk import MLP, LogitAdjustedLoss
+from selmix_sk._modules import SmallCNN
+from selmix_sk._pretrain import (
+    FeatureNoise,
+    FixMatchNet,
+    ImageAugment,
+    default_augment,
+    pretrain,
+)
+
+
+@pytest.fixture(scope="module")
+def digit_images():
+    X, y = load_digits(return_X_y=True)
+    return X[:300].reshape(-1, 1, 8, 8).astype(np.float32), y[:300]
+
+
+def _identity(x, strength):
+    return x
+
+
+def test_weak_views_move_pixels_of_each_image_independently(digit_images):
+    X, _ = digit_images
+    torch.manual_seed(0)
+    image = torch.as_tensor(X[7])
+    standardised = ((image - 5.0) / 6.0).expand(64, 1, 8, 8)
+    views = ImageAugment()(standardised, "weak")
+    assert views.shape == standardised.shape and views.dtype == torch.float32
+    # Flips and crops only move pixels: every value is one of the image's own.
+    distance = (views.reshape(64, -1, 1) - standardised[0].reshape(1, 1, -1)).abs().amin(-1)
+    assert distance.max() < 1e-5
+    # Each image draws its own flip and crop.
+    assert len({tuple(view.flatten().tolist()) for view in views}) > 10
+
+
+def test_strong_views_stay_in_range_and_keep_uint8(digit_images):
+    X, _ = digit_images
+    torch.manual_seed(0)
+    images = torch.as_tensor(X[:32]) * 10 - 50  # any scale
+    views = ImageAugment()(images, "strong")
+    low, high = images.amin((2, 3), keepdim=True), images.amax((2, 3), keepdim=True)
+    assert ((views >= low - 1e-4) & (views <= high + 1e-4)).all()
+    assert not torch.allclose(views, images)
+    as_bytes = ImageAugment()(torch.randint(0, 256, (4, 3, 16, 16), dtype=torch.uint8), "strong")
+    assert as_bytes.dtype == torch.uint8 and as_bytes.shape == (4, 3, 16, 16)
+
+
+def test_feature_noise_is_scaled_per_feature_and_by_strength():
+    torch.manual_seed(0)
+    X = torch.as_tensor(np.random.RandomState(0).normal(size=(500, 3)) * [1.0, 10.0, 0.0],
+                        dtype=torch.float32)
+    noise = default_augment(X.numpy())
+    x = torch.zeros(20000, 3)
+    weak, strong = noise(x, "weak").std(0), noise(x, "strong").std(0)
+    np.testing.assert_allclose(weak.numpy(), [0.1, 1.0, 0.0], rtol=0.05, atol=1e-3)
+    np.testing.assert_allclose(strong.numpy(), [0.5, 5.0, 0.0], rtol=0.05, atol=1e-3)
+    with pytest.raises(ValueError, match="strength must be one of"):
+        noise(x, "medium")
+    with pytest.raises(ValueError, match=r"images \(N, C, H, W\)"):
+        ImageAugment()(x, "weak")
+
+
+def _fixmatch(module, threshold, prior=(0.7, 0.2, 0.1), **kwargs):
+    return FixMatchNet(module, augment=_identity, threshold=threshold, criterion=LogitAdjustedLoss,
+                       criterion__class_prior=prior, optimizer=torch.optim.SGD,
+                       lr=0.0, batch_size=16, max_epochs=1, **kwargs).initialize()
+
+
+@pytest.mark.parametrize("threshold", [0.0, 1.01])
+def test_fixmatch_step_loss(threshold):
+    torch.manual_seed(0)
+    module = MLP(4, 3, dropout=0.0)
+    x, x_unlabelled = torch.randn(16, 4), torch.randn(32, 4)
+    y = torch.arange(16) % 3
+    step = _fixmatch(module, threshold).train_step_single((x, y, x_unlabelled))
+    with torch.no_grad():
+        log_prior = torch.log(torch.tensor([0.7, 0.2, 0.1]))
+        expected = F.cross_entropy(module(x) + log_prior, y)  # adjusted on labelled samples
+        if threshold < 1:  # every pseudo-label counts, unadjusted
+            logits = module(x_unlabelled)
+            expected += F.cross_entropy(logits, logits.argmax(1))
+    torch.testing.assert_close(step["loss"].detach(), expected)
+    assert float(step["confident"]) == (1.0 if threshold < 1 else 0.0)
+
+
+class _Batches(Callback):
+    def initialize(self):
+        self.batches_ = []
+        return self
+
+    def on_batch_end(self, net, batch=None, **kwargs):
+        self.batches_.append(batch)
+
+
+def test_fixmatch_batches_pair_labelled_with_twice_as_many_unlabelled(digit_images):
+    X, y = digit_images
+    y_seen = np.where(np.arange(len(y)) % 3 == 0, y, -1)
+    record = _Batches()
+    torch.manual_seed(0)
+    _fixmatch(SmallCNN(10, widths=(4, 8)), 0.95, np.full(10, 0.1), callbacks=[record]).fit(
+        X.reshape(300, 1, 8, 8), y_seen)
+    assert len(record.batches_) == 7  # 100 labelled samples, 16 a batch
+    labelled = torch.cat([b[0] for b in record.batches_])
+    unlabelled = torch.cat([b[2] for b in record.batches_])
+    assert len(labelled) == 100 and len(unlabelled) == 200
+    flat = torch.as_tensor(X.reshape(300, -1))
+    rows = (unlabelled.flatten(1)[:, None] == flat[None]).all(-1).int().argmax(1)
+    assert (torch.as_tensor(y_seen)[rows] == -1).all()
+    labels = torch.cat([b[1] for b in record.batches_])
+    assert sorted(labels.tolist()) == sorted(y_seen[y_seen >= 0].tolist())
+
+
+def test_fixmatch_never_reads_an_unlabelled_true_label(digit_images):
+    X, y = digit_images
+    dataset = _HalfSecret(torch.as_tensor(X), y, 120)
+    y_seen = np.r_[y[:120], np.full(180, -1)]
+    torch.manual_seed(0)
+    net = FixMatchNet(SmallCNN(10, widths=(4, 8)), augment=ImageAugment(),
+                      criterion=LogitAdjustedLoss, criterion__class_prior=np.full(10, 0.1),
+                      optimizer=torch.optim.SGD, lr=0.01, batch_size=32, max_epochs=1)
+    net.fit(dataset, y_seen)
+    assert net.history[-1, "train_batch_count"] == 4
+
+
+def test_pretrain_supervised_sets_the_prior_and_counts_epochs(digit_images):
+    X, y = digit_images
+    net = NeuralNetClassifier(SmallCNN, module__n_classes=10, module__widths=(4, 8),
+                              criterion=LogitAdjustedLoss, criterion__class_prior=np.full(10, 0.1),
+                              train_split=None, classes=list(range(10)), verbose=0).initialize()
+    prior = np.bincount(y, minlength=10) / len(y)
+    assert pretrain(net, X, y, class_prior=prior, epochs=2) == 2
+    torch.testing.assert_close(net.criterion_.log_prior, torch.log(torch.as_tensor(prior)).float())
+    assert len(net.history) == 2
+
+
+def test_fixmatch_learns_from_unlabelled_moons():
+    # Two moons, 4 labels a class: the unlabelled samples carry the shape of the classes.
+    X, y = make_moons(600, noise=0.08, random_state=0)
+    X = X.astype(np.float32)
+    labelled = np.r_[np.flatnonzero(y == 0)[:4], np.flatnonzero(y == 1)[:4]]
+    y_seen = np.full(len(y), -1)
+    y_seen[labelled] = y[labelled]
+
+    def accuracy(semi_supervised):
+        torch.manual_seed(0)
+        net = NeuralNetClassifier(MLP, module__n_features=2, module__n_classes=2,
+                                  module__dropout=0.0, criterion=LogitAdjustedLoss,
+                                  criterion__class_prior=[0.5, 0.5], optimizer=torch.optim.Adam,
+                                  lr=0.01, batch_size=8, train_split=None, classes=[0, 1],
+                                  verbose=0).initialize()
+        kept = slice(None) if semi_supervised else labelled
+        pretrain(net, X[kept], y_seen[kept], class_prior=[0.5, 0.5], epochs=400,
+                 augment=FeatureNoise(X.std(0), weak=0.02, strong=0.1), threshold=0.9)
+        return (net.predict(X) == y).mean()
+
+    supervised, semi_supervised = accuracy(False), accuracy(True)
+    assert semi_supervised > supervised + 0.03, (supervised, semi_supervised)
