@@ -2,13 +2,16 @@
 
 import copy
 import inspect
+import math
 import numbers
 import pickle
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import torch
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.metrics import confusion_matrix
 from sklearn.utils import check_random_state
@@ -22,7 +25,15 @@ from ._finetune import SelMixNet
 from ._modules import MLP, LogitAdjustedLoss
 from ._offsets import tune_logit_offsets
 from ._samplers import PairSampler
-from .callbacks import CONFUSIONS, HISTORY_COLUMNS, SELECTIONS, GainRefresh, ProgressBar
+from ._validation import check_splits, pooled_confusions, select_refresh
+from .callbacks import (
+    CONFUSIONS,
+    HISTORY_COLUMNS,
+    SELECTIONS,
+    GainRefresh,
+    ProgressBar,
+    history_row,
+)
 from .gain import INDICATORS
 from .mixup import FeatureMixer
 from .objectives import ConstrainedObjective, make_objective
@@ -32,7 +43,7 @@ __all__ = ["SelMixClassifier"]
 # Below this many held-out samples, a class's validation recall moves in steps
 # of a third or more: too coarse to steer the gains.
 _FEW_VALIDATION_SAMPLES = 3
-
+_PARAMS_FORMATS = ("selmix_sk.params/1", "selmix_sk.params/2")
 
 
 def _check_number(name, value, low=None, high=None, *, integer=False, low_open=False,
@@ -63,32 +74,23 @@ def _resolve_device(device):
     return str(resolved)
 
 
-def _holdout_split(y, fraction, rng):
-    """Stratified train / validation indices that survive tiny classes.
-
-    Every class gives ``round(fraction * n)`` samples to validation, at least
-    one and never all: SelMix needs a prototype and a recall for every class,
-    and training needs a sample of every class. A class with a single sample
-    is used in both sets.
-    """
-    train, valid = [], []
-    for label in np.unique(y):
-        members = rng.permutation(np.flatnonzero(y == label))
-        if len(members) == 1:
-            train.append(members)
-            valid.append(members)
-            continue
-        n_valid = int(np.clip(round(fraction * len(members)), 1, len(members) - 1))
-        valid.append(members[:n_valid])
-        train.append(members[n_valid:])
-    return np.sort(np.concatenate(train)), np.sort(np.concatenate(valid))
-
-
 def _accepts(cls, name):
     try:
         return name in inspect.signature(cls).parameters
     except (TypeError, ValueError):
         return False
+
+
+@dataclass
+class _Member:
+    """One trained network and what its held-out part saw at every refresh."""
+
+    net: NeuralNet
+    objective: object
+    y_held_out: np.ndarray | None = None
+    records: list | None = None
+    logits: list | None = None
+    snapshots: list | None = None
 
 
 class SelMixClassifier(ClassifierMixin, BaseEstimator):
@@ -97,9 +99,15 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
     ``fit`` pre-trains a skorch network with the logit-adjusted loss (unless
     it is already fitted), then fine-tunes it with selective mixup: feature
     mixups between class pairs drawn by their closed-form gain on the
-    objective, re-estimated on a validation set every ``refresh_every`` steps
+    objective, re-estimated on held-out data every ``refresh_every`` steps
     (Ramasubramanian et al., "Selective Mixup Fine-Tuning for Optimizing
     Non-Decomposable Objectives", ICLR 2024).
+
+    Without a validation set, ``fit`` cross-fits: one network per fold of
+    ``cv``, each trained on the other folds and steered by its own, and
+    their probabilities averaged at predict time, so that every sample both
+    trains and steers. The refresh kept is the one with the best objective
+    on the held-out parts pooled, the start included.
 
     Parameters
     ----------
@@ -140,10 +148,21 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         Mixing coefficients are drawn from ``Uniform(mixup_lambda_min, 1)``.
     refresh_every : int, default=20
         Steps between two refreshes of the gains.
-    validation_fraction : float, default=0.2
-        Share of every class held out to estimate the gains when ``fit``
-        gets no validation set. Nothing is held out when there is nothing
-        to validate: ``finetune_steps=0`` without tuned offsets.
+    cv : int, float, cross-validation generator or iterable, default=5
+        Where the held-out signal comes from when ``fit`` gets no validation
+        set. An int: that many stratified folds, a network each (as in
+        :class:`~sklearn.calibration.CalibratedClassifierCV` with
+        ``ensemble=True``). A float in ``(0, 1)``: one network and one
+        stratified split holding out that share of every class. A splitter
+        or an iterable of ``(train, test)`` index arrays: one network per
+        split. A class that a split leaves out of one side lends it one
+        sample, which then serves both. Nothing is held out when there is
+        nothing to validate: ``finetune_steps=0`` without tuned offsets.
+        ``partial_fit`` holds out the first split of ``cv`` on each chunk.
+    n_jobs : int, default=None
+        Networks trained in parallel when cross-fitting, through joblib: None
+        means 1 unless in a :func:`joblib.parallel_config` context, so a Dask
+        or Ray backend spreads the folds over a cluster.
     batch_size : int, default=64
         Mixup pairs per fine-tuning step; also the batch size of the default
         network's pre-training.
@@ -176,13 +195,18 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         ``"hard"`` counts argmax predictions, as the published code does.
         ``history_``, ``keep_best`` and the offsets use argmax counts either
         way.
-    keep_best : bool, default=False
-        Keep the weights of the refresh with the best validation objective
-        rather than the last ones.
+    keep_best : bool, default=True
+        Keep the weights of the refresh with the best objective on the
+        held-out data (pooled over the folds when cross-fitting), the start
+        of fine-tuning included, so that fine-tuning never returns a model
+        worse than its start on that signal. False keeps the last weights.
+        Either way, fine-tuning stops with a warning if the logits stop being
+        finite, and keeps the weights of an earlier refresh. The weights of
+        every refresh are copied to the CPU while fine-tuning.
     device : str, default="auto"
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
     random_state : int, RandomState instance or None, default=None
-        Seeds the split, the weights, the batches and the pair draws: the
+        Seeds the folds, the weights, the batches and the pair draws: the
         same integer gives the same ``predict_proba`` on CPU.
     verbose : int, default=0
         1 shows progress bars; 2 also skorch's epoch log of pre-training.
@@ -195,15 +219,20 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit``, when ``X`` has string column names.
+    nets_ : list of skorch.NeuralNet
+        The fitted networks (pre-trained, then fine-tuned in place): one per
+        fold when cross-fitting, else one.
     net_ : skorch.NeuralNet
-        The fitted network (pre-trained, then fine-tuned in place).
+        The fitted network, when there is one.
     objective_ : Objective
-        The objective, with its multipliers at the end of fine-tuning.
+        The objective, with the multipliers of the first network at the end
+        of fine-tuning.
     history_ : pandas.DataFrame
         A row per gain refresh: step, objective, mean and min recall and
-        per-class recalls on the validation set, largest gain, multipliers
-        and, with constraints, their per-class slack. No rows when there was
-        no validation set to evaluate.
+        per-class recalls on the held-out data (pooled over folds), largest
+        gain and multipliers (averaged over networks), with constraints their
+        per-class slack, and ``selected``, true on the refresh whose weights
+        were kept. No rows when there was nothing held out to evaluate.
     offsets_ : ndarray of shape (n_classes,)
         Offsets added to the logits; zeros unless offsets were tuned.
     device_ : str
@@ -226,11 +255,11 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
     >>> from sklearn.datasets import load_iris
     >>> from selmix_sk import SelMixClassifier
     >>> X, y = load_iris(return_X_y=True)
-    >>> clf = SelMixClassifier(finetune_steps=40, pretrain_epochs=30, random_state=0)
+    >>> clf = SelMixClassifier(finetune_steps=40, pretrain_epochs=30, cv=3, random_state=0)
     >>> clf.fit(X, y).predict(X[:3])
     array([0, 0, 0])
-    >>> clf.history_[["step", "min_recall"]].shape
-    (3, 2)
+    >>> len(clf.nets_), clf.history_[["step", "min_recall"]].shape
+    (3, (3, 2))
     """
 
     def __init__(
@@ -244,7 +273,8 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         temperature=0.1,
         mixup_lambda_min=0.6,
         refresh_every=20,
-        validation_fraction=0.2,
+        cv=5,
+        n_jobs=None,
         batch_size=64,
         finetune_lr=0.01,
         backbone_lr_factor=0.1,
@@ -255,7 +285,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         head=None,
         indicator="exact",
         confusion="soft",
-        keep_best=False,
+        keep_best=True,
         device="auto",
         random_state=None,
         verbose=0,
@@ -268,7 +298,8 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         self.temperature = temperature
         self.mixup_lambda_min = mixup_lambda_min
         self.refresh_every = refresh_every
-        self.validation_fraction = validation_fraction
+        self.cv = cv
+        self.n_jobs = n_jobs
         self.batch_size = batch_size
         self.finetune_lr = finetune_lr
         self.backbone_lr_factor = backbone_lr_factor
@@ -296,8 +327,6 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         _check_number("temperature", self.temperature, 0, low_open=True)
         _check_number("mixup_lambda_min", self.mixup_lambda_min, 0, 1, high_open=True)
         _check_number("refresh_every", self.refresh_every, 1, integer=True)
-        _check_number("validation_fraction", self.validation_fraction, 0, 1,
-                      low_open=True, high_open=True)
         _check_number("batch_size", self.batch_size, 1, integer=True)
         _check_number("finetune_lr", self.finetune_lr, 0, low_open=True)
         _check_number("backbone_lr_factor", self.backbone_lr_factor, 0)
@@ -328,7 +357,8 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
             Class labels.
         X_val, y_val : array-like, default=None
             A validation set to estimate the gains on, with every class of
-            ``y``. None holds out ``validation_fraction`` of every class.
+            ``y``: then one network trains on all of ``X``. None: the
+            held-out parts come from ``cv``.
 
         Returns
         -------
@@ -343,28 +373,36 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
                 f"SelMixClassifier needs samples of at least two classes; y has one class: "
                 f"{self.classes_[0]!r}."
             )
-        rng = check_random_state(self.random_state)
         if (X_val is None) != (y_val is None):
             raise ValueError("Pass both X_val and y_val, or neither.")
-        if X_val is None:
-            X, y_enc, X_val, y_val_enc = self._hold_out(X, y_enc, rng)
-            if y_val_enc is not None:
-                self._warn_if_few_validation_samples(y_val_enc)
+        rng = check_random_state(self.random_state)
+        if X_val is not None:
+            parts = [(X, y_enc, *self._validate_validation_set(X_val, y_val))]
+        elif self._uses_validation():
+            splits = check_splits(self.cv, y_enc, rng)
+            self._warn_if_few_held_out(np.concatenate([y_enc[held] for _, held in splits]))
+            parts = [(X[train], y_enc[train], X[held], y_enc[held]) for train, held in splits]
         else:
-            X_val, y_val_enc = self._validate_validation_set(X_val, y_val)
+            parts = [(X, y_enc, None, None)]
         self._class_counts = np.bincount(y_enc, minlength=len(self.classes_))
         self._n_partial_fits = 0
-        self._run(X, y_enc, X_val, y_val_enc, seed=rng.randint(np.iinfo(np.int32).max),
-                  first=True)
+        seeds = rng.randint(np.iinfo(np.int32).max, size=len(parts))
+        members = Parallel(n_jobs=self.n_jobs)(
+            delayed(self._train_member)(*part, seed=seed, prior=self._prior(part[1]))
+            for part, seed in zip(parts, seeds, strict=True)
+        )
+        self._keep(members)
         return self
 
     def partial_fit(self, X, y, classes=None):
         """One more round of training on a chunk of data.
 
-        Each call trains the network for one epoch on the chunk with the
-        logit-adjusted loss (class shares counted over all chunks so far), then
-        runs ``finetune_steps`` SelMix steps whose gains come from
-        ``validation_fraction`` of the chunk.
+        Each call trains every network for one epoch on the chunk with the
+        logit-adjusted loss (class shares counted over all chunks so far),
+        then runs ``finetune_steps`` SelMix steps whose gains come from the
+        first split of ``cv`` on the chunk (a fifth of every class with the
+        default ``cv=5``). The first call trains one network; after a
+        cross-fitted ``fit``, every fold's network continues.
 
         Parameters
         ----------
@@ -400,10 +438,13 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         if isinstance(self.random_state, numbers.Integral):
             # Each call its own stream: a seeded stream of chunks is reproducible.
             rng = np.random.RandomState([self.random_state, self._n_partial_fits])
-        X, y_enc, X_val, y_val = self._hold_out(X, y_enc, rng)
         self._class_counts += np.bincount(y_enc, minlength=len(self.classes_))
-        self._run(X, y_enc, X_val, y_val, seed=rng.randint(np.iinfo(np.int32).max),
-                  first=first, epochs=1)
+        members = []
+        for net in [None] if first else self.nets_:
+            part = self._hold_out(X, y_enc, rng)
+            members.append(self._train_member(*part, seed=rng.randint(np.iinfo(np.int32).max),
+                                              prior=self._prior(), net=net, epochs=1))
+        self._keep(members)
         return self
 
     def _encode(self, y, name):
@@ -426,33 +467,31 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
             )
         return X_val, y_val_enc
 
-    def _class_prior(self):
-        return (self._class_counts + 1.0) / (self._class_counts + 1.0).sum()
-
-    def _make_objective(self):
-        return make_objective(self.objective, self.constraints).reset(self._class_prior())
+    def _prior(self, y=None):
+        """Training share of every class (smoothed): of ``y``, or of all data seen."""
+        counts = self._class_counts if y is None else np.bincount(y, minlength=len(self.classes_))
+        return (counts + 1.0) / (counts + 1.0).sum()
 
     def _hold_out(self, X, y, rng):
-        """``(X_train, y_train, X_val, y_val)``: a validation share if fitting needs one.
+        """``(X_train, y_train, X_val, y_val)`` of one chunk: the first split of ``cv``.
 
-        Without one (no fine-tuning, no offsets), everything trains and the
-        validation set is ``(None, None)``.
+        Without anything to validate (no fine-tuning, no offsets), everything
+        trains and the validation set is ``(None, None)``.
         """
         if not self._uses_validation():
             return X, y, None, None
-        train, valid = _holdout_split(y, self.validation_fraction, rng)
+        train, valid = check_splits(self.cv, y, rng)[0]
         return X[train], y[train], X[valid], y[valid]
 
-    def _warn_if_few_validation_samples(self, y_val):
-        counts = np.bincount(y_val, minlength=len(self.classes_))
+    def _warn_if_few_held_out(self, y_held_out):
+        counts = np.bincount(y_held_out, minlength=len(self.classes_))
         few = self.classes_[counts < _FEW_VALIDATION_SAMPLES]
         if few.size:
             warnings.warn(
-                f"The validation share held out of y has fewer than {_FEW_VALIDATION_SAMPLES} "
-                f"samples of the classes {few.tolist()!r}: their recalls are too coarse to steer "
-                "SelMix, and those classes lose training data. Pass X_val and y_val, or "
-                "finetune_steps=0 to train on all of X (see 'The validation set' in the user "
-                "guide).",
+                f"The held-out parts of y have fewer than {_FEW_VALIDATION_SAMPLES} samples of "
+                f"the classes {few.tolist()!r}: their recalls are too coarse to steer SelMix. "
+                "Pass X_val and y_val, or finetune_steps=0 (see 'The validation set' in the "
+                "user guide).",
                 UserWarning,
                 stacklevel=3,
             )
@@ -467,18 +506,23 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         """Whether fitting needs held-out data: to fine-tune, or to tune offsets."""
         return self.finetune_steps > 0 or self._tunes_offsets()
 
-    def _run(self, X, y, X_val, y_val, *, seed, first, epochs=None):
+    def _train_member(self, X, y, X_val, y_val, *, seed, prior, net=None, epochs=None):
+        """Pre-train (unless fitted) and fine-tune one network; leaves ``self`` untouched.
+
+        Folds run this in parallel (joblib), so it only reads the estimator.
+        """
         cuda = torch.device(self.device_).type == "cuda"
         with torch.random.fork_rng(devices=[torch.device(self.device_)] if cuda else []):
             torch.manual_seed(seed)
-            if first:
-                self.net_, fitted = self._build_net(X)
+            if net is None:
+                net, fitted = self._build_net(X)
                 # Before any training: a network that cannot serve SelMix fails in seconds.
-                self._check_module(X[:2])
+                self._check_module(net, X[:2])
                 if fitted and epochs is None:
                     epochs = 0
-            finished = epochs == 0 or self._pretrain(X, y, epochs)
-            self._finetune(X, y, X_val, y_val, seed, self.finetune_steps if finished else 0)
+            finished = epochs == 0 or self._pretrain(net, X, y, epochs, prior)
+            steps = self.finetune_steps if finished else 0
+            return self._finetune(net, X, y, X_val, y_val, seed, steps, prior)
 
     def _build_net(self, X):
         """The network to train, and whether it is already fitted."""
@@ -532,15 +576,14 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
             net.set_params(classes=list(range(n_classes)))
         return net.initialize(), False
 
-    def _pretrain(self, X, y, epochs):
-        prior = torch.as_tensor(self._class_prior(), dtype=torch.float32)
-        if isinstance(self.net_.criterion_, LogitAdjustedLoss):
-            self.net_.criterion_.log_prior.copy_(torch.log(prior))
-        epochs = epochs or self.net_.max_epochs
-        done_before = len(self.net_.history)
+    def _pretrain(self, net, X, y, epochs, prior):
+        if isinstance(net.criterion_, LogitAdjustedLoss):
+            net.criterion_.log_prior.copy_(torch.log(torch.as_tensor(prior)))
+        epochs = epochs or net.max_epochs
+        done_before = len(net.history)
         # skorch ends training quietly on KeyboardInterrupt, keeping what it learnt.
-        self.net_.partial_fit(X, y, epochs=epochs)
-        done = len(self.net_.history) - done_before
+        net.partial_fit(X, y, epochs=epochs)
+        done = len(net.history) - done_before
         if done < epochs:
             warnings.warn(
                 f"Pre-training was interrupted after {done} of {epochs} epochs; fine-tuning is "
@@ -550,18 +593,15 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
             )
         return done == epochs
 
-    def _finetune(self, X, y, X_val, y_val, seed, steps):
-        self.objective_ = self._make_objective()
-        self.offsets_ = np.zeros(len(self.classes_))
+    def _finetune(self, net, X, y, X_val, y_val, seed, steps, prior):
+        objective = make_objective(self.objective, self.constraints).reset(prior)
         if X_val is None:
             # No fine-tuning and no offsets: nothing was held out, nothing to evaluate.
-            self.history_ = pd.DataFrame(columns=list(HISTORY_COLUMNS))
-            return
+            return _Member(net, objective)
         device = torch.device(self.device_)
-        module = self.net_.module_
+        module = net.module_
         mixer = FeatureMixer(module, self.head)
-        X_val_t = torch.as_tensor(X_val, device=device)
-        generator = torch.Generator(device=device).manual_seed(seed)
+        generator = torch.Generator(device=device).manual_seed(int(seed))
         sampler = PairSampler(
             torch.as_tensor(X, device=device),
             torch.as_tensor(y, device=device),
@@ -571,15 +611,15 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
             generator,
         )
         refresh = GainRefresh(
-            X_val_t,
+            torch.as_tensor(X_val, device=device),
             torch.as_tensor(y_val, device=device),
-            self.objective_,
+            objective,
             self.selection,
             self.temperature,
             self.mixup_lambda_min,
             self.indicator,
             self.classes_,
-            keep_best=self.keep_best,
+            snapshots=steps > 0,
             confusion=self.confusion,
         )
         callbacks = [("gain_refresh", refresh)]
@@ -605,21 +645,76 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
             device=self.device_,
         ).fit(X, y)
         module.eval()
-        self.history_ = pd.DataFrame(refresh.records_)
-        done = int(self.history_["step"].iloc[-1]) if len(self.history_) else 0
-        if done < steps:
+        done = refresh.records_[-1]["step"]
+        if refresh.diverged_at_ is not None:
+            warnings.warn(
+                f"SelMix fine-tuning diverged (logits not finite) at step {refresh.diverged_at_} "
+                f"of {steps} and stopped; lower finetune_lr. The estimator keeps the weights of "
+                "a refresh before it.",
+                UserWarning,
+                stacklevel=4,
+            )
+        elif done < steps:
             warnings.warn(
                 f"SelMix fine-tuning was interrupted after {done} of {steps} steps; the "
                 "estimator keeps the weights and the history so far.",
                 UserWarning,
                 stacklevel=4,
             )
-        if self._tunes_offsets():
-            logits = self.net_.forward(X_val, training=False).to(torch.float64).numpy()
-            self.offsets_ = tune_logit_offsets(logits, y_val, self.objective_)
+        return _Member(net, objective, y_val, refresh.records_, refresh.logits_,
+                       refresh.snapshots_)
 
-    def _check_module(self, X):
-        module = self.net_.module_
+    def _keep(self, members):
+        """Adopt the trained networks at the refresh the pooled held-out record selects."""
+        self.nets_ = [member.net for member in members]
+        self.objective_ = members[0].objective
+        self.offsets_ = np.zeros(len(self.classes_))
+        if members[0].records is None:
+            self.history_ = pd.DataFrame(columns=[*HISTORY_COLUMNS, "selected"])
+            return
+        counted, soft = pooled_confusions([member.y_held_out for member in members],
+                                          [member.logits for member in members],
+                                          len(self.classes_))
+        keep = select_refresh(self.objective_, counted, soft) if self.keep_best else -1
+        keep %= len(counted)
+        for member in members:
+            if member.snapshots:
+                member.net.module_.load_state_dict(member.snapshots[keep])
+        self.history_ = self._pooled_history(members, counted, keep)
+        if self._tunes_offsets():
+            log_proba = torch.cat([torch.log_softmax(member.logits[keep].to(torch.float64), 1)
+                                   for member in members])
+            y_held_out = np.concatenate([member.y_held_out for member in members])
+            self.offsets_ = tune_logit_offsets(log_proba.numpy(), y_held_out, self.objective_)
+
+    def _pooled_history(self, members, counted, keep):
+        """``history_``: a row per refresh of the pooled record, gains averaged over networks."""
+        rows = []
+        for index, C in enumerate(counted):
+            records = [member.records[index] for member in members]
+            multipliers = self.objective_.multipliers
+            if multipliers is not None:
+                multipliers = np.mean(
+                    [[r[f"multiplier_{k}"] for k in range(len(multipliers))] for r in records], 0)
+            rows.append(history_row(
+                self.objective_, self.classes_, records[0]["step"], self.objective_.value(C), C,
+                float(np.mean([r["max_gain"] for r in records])), multipliers,
+            ) | {"selected": index == keep})
+        return pd.DataFrame(rows)
+
+    @property
+    def net_(self):
+        """The fitted network, when one network was fitted (see ``nets_``)."""
+        nets = self.nets_
+        if len(nets) != 1:
+            raise AttributeError(
+                f"This estimator cross-fitted {len(nets)} networks; see nets_ (net_ is the "
+                "network of a fit with a single split or a validation set)."
+            )
+        return nets[0]
+
+    def _check_module(self, net, X):
+        module = net.module_
         mixer = FeatureMixer(module, self.head)
         X = torch.as_tensor(X, device=torch.device(self.device_))
         module.eval()
@@ -639,12 +734,17 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
             )
 
     def _logits(self, X):
+        """Log of the networks' mean probabilities, plus ``offsets_``."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float32, reset=False, allow_nd=True)
         # A DataLoader draws a seed from the global generator even without shuffling.
         with torch.random.fork_rng(devices=[]):
-            logits = self.net_.forward(X, training=False).to(torch.float64)
-        return logits + torch.from_numpy(self.offsets_)
+            log_proba = torch.stack([
+                torch.log_softmax(net.forward(X, training=False).to(torch.float64), dim=1)
+                for net in self.nets_
+            ])
+        mean = torch.logsumexp(log_proba, dim=0) - math.log(len(self.nets_))
+        return mean + torch.from_numpy(self.offsets_)
 
     def predict_proba(self, X):
         """Class probabilities: the softmax of the network's logits (plus ``offsets_``).
@@ -728,8 +828,9 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         names = getattr(self, "feature_names_in_", None)
         torch.save(
             {
-                "format": "selmix_sk.params/1",
-                "module": {k: v.cpu() for k, v in self.net_.module_.state_dict().items()},
+                "format": "selmix_sk.params/2",
+                "modules": [{k: v.cpu() for k, v in net.module_.state_dict().items()}
+                            for net in self.nets_],
                 "classes": labels,
                 "n_features_in": int(self.n_features_in_),
                 "feature_names_in": None if names is None else names.tolist(),
@@ -763,7 +864,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
                 f"{path!s} holds objects other than tensors, numbers and strings; "
                 "load_params does not run code from files."
             ) from exc
-        if not isinstance(state, dict) or state.get("format") != "selmix_sk.params/1":
+        if not isinstance(state, dict) or state.get("format") not in _PARAMS_FORMATS:
             raise ValueError(f"{path!s} was not written by SelMixClassifier.save_params.")
         self.classes_ = np.asarray(state["classes"])
         self.n_features_in_ = state["n_features_in"]
@@ -772,15 +873,20 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         self._class_counts = state["class_counts"].numpy()
         self.offsets_ = state["offsets"].numpy()
         self.history_ = pd.DataFrame(state["history"])
-        self.net_, _ = self._build_net(np.zeros((2, self.n_features_in_), dtype=np.float32))
-        try:
-            self.net_.module_.load_state_dict(state["module"])
-        except RuntimeError as exc:
-            raise ValueError(
-                f"The saved weights do not fit this estimator's network: {exc}"
-            ) from exc
-        self.net_.module_.to(self.device_).eval()
-        self.objective_ = self._make_objective()
+        # Format 1, of version 0.1, held the single network's weights.
+        modules = state["modules"] if "modules" in state else [state["module"]]
+        self.nets_ = []
+        for weights in modules:
+            net, _ = self._build_net(np.zeros((2, self.n_features_in_), dtype=np.float32))
+            try:
+                net.module_.load_state_dict(weights)
+            except RuntimeError as exc:
+                raise ValueError(
+                    f"The saved weights do not fit this estimator's network: {exc}"
+                ) from exc
+            net.module_.to(self.device_).eval()
+            self.nets_.append(net)
+        self.objective_ = make_objective(self.objective, self.constraints).reset(self._prior())
         return self
 
     def __sklearn_tags__(self):

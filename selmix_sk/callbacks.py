@@ -1,8 +1,5 @@
 """skorch callbacks of SelMix: the gain refresh and the progress bar."""
 
-import copy
-
-import numpy as np
 import torch
 from skorch.callbacks import Callback
 from tqdm.auto import tqdm
@@ -10,7 +7,13 @@ from tqdm.auto import tqdm
 from .gain import compute_gain, sampling_distribution
 from .objectives import _recalls
 
-__all__ = ["GainRefresh", "ProgressBar", "evaluate_validation", "pair_probabilities"]
+__all__ = [
+    "GainRefresh",
+    "ProgressBar",
+    "evaluate_validation",
+    "history_row",
+    "pair_probabilities",
+]
 
 SELECTIONS = ("selmix", "uniform", "greedy")
 CONFUSIONS = ("soft", "hard")
@@ -130,6 +133,53 @@ def evaluate_validation(module, mixer, X, y, n_classes, batch_size=1024, *, soft
     return _confusion(logits, y, n_classes, soft), _prototypes(features, y, n_classes)
 
 
+def history_row(objective, class_labels, step, value, C, max_gain, multipliers):
+    """One record of fine-tuning: the objective and recalls of ``C``, gains, multipliers.
+
+    Parameters
+    ----------
+    objective : Objective
+        Gives the per-class slack of its constraints, if it has any.
+    class_labels : array-like of shape (K,)
+    step : int
+    value : float
+        The objective's value on ``C``.
+    C : ndarray of shape (K, K)
+        The normalised (argmax) confusion matrix on held-out data.
+    max_gain : float
+    multipliers : ndarray of shape (K,) or None
+
+    Returns
+    -------
+    row : dict
+        ``HISTORY_COLUMNS``, then ``recall_<label>``, ``slack_<name>_<label>``
+        and ``multiplier_<k>`` columns.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from selmix_sk.callbacks import history_row
+    >>> from selmix_sk.objectives import make_objective
+    >>> C = np.array([[0.4, 0.1], [0.0, 0.5]])
+    >>> row = history_row(make_objective("mean_recall"), ["a", "b"], 20, 0.9, C, 0.1, None)
+    >>> row["min_recall"], row["recall_b"]
+    (0.8, 1.0)
+    """
+    recall = _recalls(C)[0]
+    row = dict(zip(HISTORY_COLUMNS,
+                   (step, value, recall.mean(), recall.min(), max_gain),
+                   strict=True))
+    columns = {"recall": recall}
+    if hasattr(objective, "constraint_slack"):
+        slack = objective.constraint_slack(C)
+        columns.update({f"slack_{name}": values for name, values in slack.items()})
+    for prefix, values in columns.items():
+        row.update({f"{prefix}_{label}": v for label, v in zip(class_labels, values, strict=True)})
+    if multipliers is not None:
+        row.update({f"multiplier_{i}": m for i, m in enumerate(multipliers)})
+    return row
+
+
 class GainRefresh(Callback):
     """Refreshes the gains and the pair distribution every refresh period.
 
@@ -149,24 +199,32 @@ class GainRefresh(Callback):
     indicator : {"exact", "published"}
     class_labels : array-like of shape (K,)
         Names of the classes, for the record.
-    keep_best : bool, default=False
-        Restore, at the end, the weights with the best validation objective.
+    snapshots : bool, default=False
+        Keep a copy of the weights at every refresh, on the CPU, so that the
+        estimator can go back to the refresh it selects.
     confusion : {"soft", "hard"}, default="soft"
         The validation confusion matrix that steers the multipliers and the
         gains: mean predicted probabilities, or argmax counts as in the
-        published code (see :func:`evaluate_validation`). The record, the
-        objective's value and ``keep_best`` use the argmax counts either way.
+        published code (see :func:`evaluate_validation`). The record and the
+        objective's value use the argmax counts either way.
 
     Attributes
     ----------
     records_ : list of dict
         A row per refresh: step, objective and recalls on validation, largest
-        gain, multipliers. :class:`~selmix_sk.SelMixClassifier` shows it as
-        ``history_``.
+        gain, multipliers.
+    logits_ : list of torch.Tensor
+        The logits on the validation set at every refresh, on the CPU.
+    snapshots_ : list of dict
+        The module's state at every refresh, on the CPU; empty unless
+        ``snapshots``.
+    diverged_at_ : int or None
+        The step at which the logits stopped being finite, ending training;
+        None if they never did.
     """
 
     def __init__(self, X_val, y_val, objective, selection, temperature, lambda_min,
-                 indicator, class_labels, keep_best=False, confusion="soft"):
+                 indicator, class_labels, snapshots=False, confusion="soft"):
         self.X_val = X_val
         self.y_val = y_val
         self.objective = objective
@@ -175,12 +233,14 @@ class GainRefresh(Callback):
         self.lambda_min = lambda_min
         self.indicator = indicator
         self.class_labels = class_labels
-        self.keep_best = keep_best
+        self.snapshots = snapshots
         self.confusion = confusion
 
     def initialize(self):
         self.records_ = []
-        self.best_ = (-np.inf, None)
+        self.logits_ = []
+        self.snapshots_ = []
+        self.diverged_at_ = None
         return self
 
     def refresh(self, net, step):
@@ -190,6 +250,11 @@ class GainRefresh(Callback):
         module.eval()
         logits, features = _forward(module, mixer, self.X_val, batch_size=1024)
         module.train(training)
+        if not torch.isfinite(logits).all():
+            # Steps too large for this network: stop as skorch's EarlyStopping does, and
+            # leave the estimator the refreshes recorded so far.
+            self.diverged_at_ = step
+            raise KeyboardInterrupt
         n_classes = len(self.class_labels)
         counted = _confusion(logits, self.y_val, n_classes, soft=False)
         # A few validation samples a class make argmax counts jump; the mean
@@ -214,28 +279,14 @@ class GainRefresh(Callback):
         net.sampler.set_pair_probabilities(
             pair_probabilities(gain, self.selection, self.temperature)
         )
-        self.records_.append(self._record(step, value, C, gain))
-        score = self.objective.score(C)
-        if self.keep_best and score > self.best_[0]:
-            self.best_ = (score, copy.deepcopy(module.state_dict()))
-
-    def _record(self, step, value, C, gain):
-        recall = _recalls(C)[0]
-        row = dict(zip(HISTORY_COLUMNS,
-                       (step, value, recall.mean(), recall.min(), float(gain.max())),
-                       strict=True))
-        columns = {"recall": recall}
-        if hasattr(self.objective, "constraint_slack"):
-            slack = self.objective.constraint_slack(C)
-            columns.update({f"slack_{name}": values for name, values in slack.items()})
-        for prefix, values in columns.items():
-            row.update(
-                {f"{prefix}_{label}": v for label, v in zip(self.class_labels, values, strict=True)}
+        self.records_.append(history_row(self.objective, self.class_labels, step, value, C,
+                                         float(gain.max()), self.objective.multipliers))
+        self.logits_.append(logits.cpu())
+        if self.snapshots:
+            self.snapshots_.append(
+                {name: value.detach().to("cpu", copy=True)
+                 for name, value in module.state_dict().items()}
             )
-        multipliers = self.objective.multipliers
-        if multipliers is not None:
-            row.update({f"multiplier_{i}": m for i, m in enumerate(multipliers)})
-        return row
 
     def on_train_begin(self, net, **kwargs):
         self.refresh(net, step=0)
@@ -245,9 +296,6 @@ class GainRefresh(Callback):
         self.refresh(net, step=int(steps))
         net.history.record("valid_objective", self.records_[-1]["objective"])
 
-    def on_train_end(self, net, **kwargs):
-        if self.keep_best and self.best_[1] is not None:
-            net.module_.load_state_dict(self.best_[1])
 
 
 class ProgressBar(Callback):

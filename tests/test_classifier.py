@@ -16,12 +16,14 @@ from skorch.callbacks import Callback
 from torch import nn
 
 from selmix_sk import MLP, SelMixClassifier
-from selmix_sk._classifier import _holdout_split
 from selmix_sk.callbacks import evaluate_validation
 from selmix_sk.mixup import FeatureMixer
 from selmix_sk.objectives import MinRecall
 
-FAST = dict(finetune_steps=20, refresh_every=5, pretrain_epochs=10, device="cpu", random_state=0)
+# One network and one held-out share: the behaviour most tests look at. Cross-fitting, the
+# default, has tests of its own in test_validation.py.
+FAST = dict(finetune_steps=20, refresh_every=5, pretrain_epochs=10, cv=0.2, device="cpu",
+            random_state=0)
 
 
 def test_fit_predict_and_history(blobs):
@@ -169,9 +171,12 @@ def test_explicit_validation_set(blobs):
     X, y = blobs
     X_val, y_val = X[1::2], y[1::2]
     clf = SelMixClassifier(**FAST).fit(X[::2], y[::2], X_val=X_val, y_val=y_val)
-    # The last refresh evaluates the final network on the given validation set.
+    # The selected refresh evaluated the kept network on the given validation set.
     recalls = [np.mean(clf.predict(X_val)[y_val == k] == k) for k in range(3)]
-    np.testing.assert_allclose(clf.history_.iloc[-1][["recall_0", "recall_1", "recall_2"]], recalls)
+    kept = clf.history_[clf.history_["selected"]]
+    assert len(kept) == 1
+    np.testing.assert_allclose(kept[["recall_0", "recall_1", "recall_2"]].iloc[0].astype(float),
+                               recalls)
     with pytest.raises(ValueError, match="no sample of the classes"):
         SelMixClassifier(**FAST).fit(X, y, X_val=X[y < 2], y_val=y[y < 2])
     with pytest.raises(ValueError, match="not among the classes"):
@@ -196,22 +201,12 @@ def test_the_multipliers_follow_the_chosen_confusion_matrix(blobs, confusion):
     expected.reset()
     expected.update(steering.numpy())
     first = clf.history_.iloc[0]
-    np.testing.assert_allclose(first[["multiplier_0", "multiplier_1", "multiplier_2"]],
+    np.testing.assert_allclose(first[["multiplier_0", "multiplier_1", "multiplier_2"]].astype(float),
                                expected.multipliers)
     # The record is the argmax one either way.
     recalls = [np.mean(start(torch.as_tensor(X_val)).argmax(1).numpy()[y_val == k] == k)
                for k in range(3)]
-    np.testing.assert_allclose(first[["recall_0", "recall_1", "recall_2"]], recalls)
-
-
-def test_holdout_split_survives_tiny_classes():
-    y = np.repeat([0, 1, 2, 3], [1, 2, 3, 50])
-    train, valid = _holdout_split(y, 0.2, np.random.RandomState(0))
-    for label, n_train, n_valid in [(0, 1, 1), (1, 1, 1), (2, 2, 1), (3, 40, 10)]:
-        assert np.sum(y[train] == label) == n_train
-        assert np.sum(y[valid] == label) == n_valid
-    # Only the single sample is shared.
-    np.testing.assert_array_equal(np.intersect1d(train, valid), np.flatnonzero(y == 0))
+    np.testing.assert_allclose(first[["recall_0", "recall_1", "recall_2"]].astype(float), recalls)
 
 
 def test_tiny_classes_fit(blobs):
@@ -232,7 +227,9 @@ def test_tiny_classes_fit(blobs):
         ({"finetune_steps": -1}, ValueError, "finetune_steps"),
         ({"finetune_steps": 2.5}, TypeError, "finetune_steps"),
         ({"refresh_every": 0}, ValueError, "refresh_every"),
-        ({"validation_fraction": 1.0}, ValueError, "validation_fraction"),
+        ({"cv": 1.0}, ValueError, "held-out share"),
+        ({"cv": 1}, ValueError, "number of folds"),
+        ({"cv": "kfold"}, TypeError, "cv must be"),
         ({"selection": "random"}, ValueError, "selection"),
         ({"indicator": "paper"}, ValueError, "indicator"),
         ({"confusion": "fuzzy"}, ValueError, "confusion"),

@@ -1,0 +1,214 @@
+"""Where the held-out signal comes from: a single split or cross-fitting.
+
+SelMix steers its gains by a confusion matrix measured on held-out data, and
+decides from the same signal which of its refreshes to keep. This module
+turns the estimator's ``cv`` into train / held-out index pairs that every
+class can serve, and pools what the held-out parts saw, refresh by refresh,
+into one out-of-fold record that the estimator selects its step from.
+"""
+
+import numbers
+
+import numpy as np
+import torch
+
+from .callbacks import _confusion
+
+__all__ = ["check_splits", "pooled_confusions", "select_refresh"]
+
+
+def _holdout_split(y, fraction, rng):
+    """Stratified train / held-out indices that survive tiny classes.
+
+    Every class gives ``round(fraction * n)`` samples to the held-out part,
+    at least one and never all: SelMix needs a prototype and a recall for
+    every class, and training needs a sample of every class. A class with a
+    single sample is used on both sides.
+    """
+    train, valid = [], []
+    for label in np.unique(y):
+        members = rng.permutation(np.flatnonzero(y == label))
+        if len(members) == 1:
+            train.append(members)
+            valid.append(members)
+            continue
+        n_valid = int(np.clip(round(fraction * len(members)), 1, len(members) - 1))
+        valid.append(members[:n_valid])
+        train.append(members[n_valid:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(valid))
+
+
+def _serve_every_class(train, valid, y, rng):
+    """Add, for a class a side lacks, one sample of the other side to it.
+
+    A fold can leave a class of a few samples out of its training part or its
+    held-out part. As in the single split, such a sample then serves both
+    sides: the class keeps a prototype, a recall and a training sample.
+    """
+    train, valid = list(train), list(valid)
+    for label in np.unique(y):
+        in_train = [i for i in train if y[i] == label]
+        in_valid = [i for i in valid if y[i] == label]
+        if not in_valid:
+            valid.append(rng.choice(in_train))
+        elif not in_train:
+            train.append(rng.choice(in_valid))
+    return np.sort(np.asarray(train)), np.sort(np.asarray(valid))
+
+
+def check_splits(cv, y, rng):
+    """The ``(train, held_out)`` index pairs that ``cv`` gives for labels ``y``.
+
+    Parameters
+    ----------
+    cv : int, float, cross-validation generator or iterable
+        An int ``k >= 2``: stratified, shuffled k-fold cross-fitting. A float
+        in ``(0, 1)``: one stratified split holding out that share of every
+        class. A scikit-learn splitter (an object with ``split``) or an
+        iterable of ``(train, held_out)`` index arrays: used as given.
+    y : ndarray of shape (n_samples,)
+        Encoded labels ``0 .. n_classes - 1``.
+    rng : numpy.random.RandomState
+        Shuffles the folds and picks the samples that serve both sides.
+
+    Returns
+    -------
+    splits : list of (ndarray, ndarray)
+        Sorted index arrays. In every pair, each class has a training and a
+        held-out sample: where a fold leaves a class out of one side, one
+        sample of the class serves both.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from selmix_sk._validation import check_splits
+    >>> y = np.array([0, 0, 0, 0, 1, 1, 1, 1, 2])
+    >>> splits = check_splits(2, y, np.random.RandomState(0))
+    >>> [sorted(set(y[held_out])) for _, held_out in splits]
+    [[0, 1, 2], [0, 1, 2]]
+    >>> train, held_out = check_splits(0.5, y, np.random.RandomState(0))[0]
+    >>> len(held_out), np.intersect1d(train, held_out).tolist()
+    (5, [8])
+    """
+    if isinstance(cv, str) or not (isinstance(cv, numbers.Real) or hasattr(cv, "split")
+                                   or hasattr(cv, "__iter__")):
+        raise TypeError(
+            "cv must be an int (folds), a float in (0, 1) (a held-out share), a "
+            f"cross-validation splitter or an iterable of (train, test) indices; got {cv!r}."
+        )
+    if isinstance(cv, numbers.Real) and not isinstance(cv, (bool, numbers.Integral)):
+        if not 0 < cv < 1:
+            raise ValueError(f"A float cv is the held-out share of every class, in (0, 1); "
+                             f"got {cv!r}.")
+        return [_holdout_split(y, cv, rng)]
+    if isinstance(cv, numbers.Integral) and not isinstance(cv, bool):
+        if cv < 2:
+            raise ValueError(f"An integer cv is a number of folds, at least 2; got {cv!r}.")
+        pairs = _stratified_folds(y, cv, rng)
+    elif hasattr(cv, "split"):
+        pairs = cv.split(np.zeros((len(y), 1)), y)
+    else:
+        pairs = cv
+    splits = []
+    for pair in pairs:
+        try:
+            train, held_out = (np.asarray(part, dtype=np.intp) for part in pair)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"cv yielded {pair!r}, not a (train, test) pair of indices.") from exc
+        if train.size == 0 or held_out.size == 0:
+            raise ValueError("cv yielded a split with an empty train or test part.")
+        if min(train.min(), held_out.min()) < 0 or max(train.max(), held_out.max()) >= len(y):
+            raise ValueError(f"cv yielded indices outside 0 .. {len(y) - 1}.")
+        splits.append(_serve_every_class(train, held_out, y, rng))
+    if not splits:
+        raise ValueError("cv yielded no split.")
+    return splits
+
+
+def _stratified_folds(y, n_folds, rng):
+    """Shuffled stratified folds: every class dealt round-robin from a random fold.
+
+    Like scikit-learn's shuffled ``StratifiedKFold``, but a class with fewer
+    samples than folds lands in random folds rather than the first ones and
+    without a warning: :func:`_serve_every_class` mends the folds it misses.
+    """
+    fold_of = np.empty(len(y), dtype=np.intp)
+    for label in np.unique(y):
+        members = rng.permutation(np.flatnonzero(y == label))
+        fold_of[members] = (rng.randint(n_folds) + np.arange(len(members))) % n_folds
+    for fold in range(n_folds):
+        yield np.flatnonzero(fold_of != fold), np.flatnonzero(fold_of == fold)
+
+
+def pooled_confusions(held_out_labels, held_out_logits, n_classes):
+    """Out-of-fold confusion matrices, refresh by refresh, pooled over folds.
+
+    Parameters
+    ----------
+    held_out_labels : list of ndarray
+        The encoded labels of every fold's held-out part.
+    held_out_logits : list of list of torch.Tensor
+        For every fold, its logits on its held-out part at each refresh. A
+        fold that stopped early (interrupted, or diverged) ends the record.
+    n_classes : int
+
+    Returns
+    -------
+    counted, soft : ndarray of shape (n_refreshes, K, K)
+        Normalised confusion matrices from argmax counts and from mean
+        predicted probabilities.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from selmix_sk._validation import pooled_confusions
+    >>> labels = [np.array([0, 1]), np.array([1])]
+    >>> logits = [[torch.tensor([[2.0, 0.0], [0.0, 2.0]])], [[torch.tensor([[3.0, 0.0]])]]]
+    >>> counted, soft = pooled_confusions(labels, logits, 2)
+    >>> counted[0] * 3
+    array([[1., 0.],
+           [1., 1.]])
+    """
+    y = torch.as_tensor(np.concatenate(held_out_labels))
+    counted, soft = [], []
+    # zip stops at the shortest fold: the refreshes that every fold reached.
+    for per_fold in zip(*held_out_logits):  # noqa: B905
+        logits = torch.cat([part.cpu().to(torch.float64) for part in per_fold])
+        counted.append(_confusion(logits, y, n_classes, soft=False).numpy())
+        soft.append(_confusion(logits, y, n_classes, soft=True).numpy())
+    return np.stack(counted), np.stack(soft)
+
+
+def select_refresh(objective, counted, soft):
+    """The refresh to keep: the best objective on the held-out record.
+
+    Ranks by ``objective.score`` of the argmax confusion matrices and breaks
+    ties, common where a class has a few held-out samples, by the objective
+    on the mean probabilities. The first refresh is the network fine-tuning
+    started from, so the kept one is never worse than the start on this
+    record: fine-tuning does no harm on the signal it trusts.
+
+    Parameters
+    ----------
+    objective : Objective
+    counted, soft : ndarray of shape (n_refreshes, K, K)
+        From :func:`pooled_confusions`.
+
+    Returns
+    -------
+    index : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from selmix_sk._validation import select_refresh
+    >>> from selmix_sk.objectives import make_objective
+    >>> start = np.array([[0.5, 0.0], [0.3, 0.2]])
+    >>> better = np.array([[0.45, 0.05], [0.1, 0.4]])
+    >>> select_refresh(make_objective("min_recall"), np.stack([start, better]),
+    ...                np.stack([start, better]))
+    1
+    """
+    keys = [(objective.score(C), objective.value(S)) for C, S in zip(counted, soft, strict=True)]
+    return max(range(len(keys)), key=lambda i: keys[i])
+

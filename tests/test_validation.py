@@ -1,0 +1,171 @@
+"""Where the held-out signal comes from: splits, cross-fitting and the kept refresh."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.model_selection import KFold, StratifiedKFold
+
+from selmix_sk import SelMixClassifier
+from selmix_sk._validation import (
+    _holdout_split,
+    check_splits,
+    pooled_confusions,
+    select_refresh,
+)
+from selmix_sk.objectives import make_objective
+
+FAST = dict(finetune_steps=20, refresh_every=5, pretrain_epochs=10, device="cpu", random_state=0)
+
+
+def test_holdout_split_survives_tiny_classes():
+    y = np.repeat([0, 1, 2, 3], [1, 2, 3, 50])
+    train, valid = _holdout_split(y, 0.2, np.random.RandomState(0))
+    for label, n_train, n_valid in [(0, 1, 1), (1, 1, 1), (2, 2, 1), (3, 40, 10)]:
+        assert np.sum(y[train] == label) == n_train
+        assert np.sum(y[valid] == label) == n_valid
+    # Only the single sample is shared.
+    np.testing.assert_array_equal(np.intersect1d(train, valid), np.flatnonzero(y == 0))
+
+
+def test_folds_give_every_class_both_sides():
+    y = np.repeat([0, 1, 2, 3], [1, 2, 7, 50])
+    splits = check_splits(5, y, np.random.RandomState(0))
+    assert len(splits) == 5
+    held_out = np.concatenate([part for _, part in splits])
+    # Every sample is held out at least once; only tiny classes' samples more than once.
+    assert set(held_out) == set(range(len(y)))
+    counts = np.bincount(held_out, minlength=len(y))
+    assert set(np.flatnonzero(counts > 1)) <= set(np.flatnonzero(y < 2))
+    for train, part in splits:
+        assert set(y[train]) == set(y[part]) == {0, 1, 2, 3}
+        shared = np.intersect1d(train, part)
+        assert set(y[shared]) <= {0, 1}
+        # The large classes are split 4 : 1, as stratified folds do.
+        assert np.sum(y[part] == 3) == 10
+
+
+def test_splitters_and_index_pairs_are_used_as_given():
+    y = np.tile([0, 1], 10)
+    rng = np.random.RandomState(0)
+    given = list(StratifiedKFold(4).split(np.zeros(20), y))
+    for cv in (StratifiedKFold(4), given):
+        splits = check_splits(cv, y, rng)
+        for (train, part), (expected_train, expected_part) in zip(splits, given, strict=True):
+            np.testing.assert_array_equal(train, expected_train)
+            np.testing.assert_array_equal(part, expected_part)
+    # An unstratified splitter can leave a class out of a held-out part: a sample serves both.
+    y = np.repeat([0, 1], [18, 2])
+    for train, part in check_splits(KFold(5), y, rng):
+        assert set(y[part]) == {0, 1} and set(y[train]) == {0, 1}
+
+
+@pytest.mark.parametrize(
+    ("cv", "error", "match"),
+    [
+        (1.0, ValueError, r"held-out share of every class, in \(0, 1\)"),
+        (1, ValueError, "number of folds, at least 2"),
+        ("5", TypeError, "cv must be an int"),
+        (None, TypeError, "cv must be an int"),
+        ([], ValueError, "no split"),
+        ([(np.arange(5), np.arange(0))], ValueError, "empty"),
+        ([(np.arange(5), np.array([30]))], ValueError, r"outside 0 \.\. 19"),
+        ([(1, 2, 3)], ValueError, "not a \\(train, test\\) pair"),
+    ],
+)
+def test_bad_cv_is_named(cv, error, match):
+    with pytest.raises(error, match=match):
+        check_splits(cv, np.tile([0, 1], 10), np.random.RandomState(0))
+
+
+def test_pooled_confusions_count_every_held_out_sample():
+    labels = [np.array([0, 1, 1]), np.array([0, 1])]
+    logits = [
+        [torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]), torch.zeros(3, 2)],
+        [torch.tensor([[0.0, 1.0], [0.0, 1.0]]), torch.zeros(2, 2)],
+    ]
+    counted, soft = pooled_confusions(labels, logits, 2)
+    assert counted.shape == soft.shape == (2, 2, 2)
+    np.testing.assert_allclose(counted[0] * 5, [[1, 1], [1, 2]])
+    np.testing.assert_allclose(soft[1] * 5, [[1, 1], [1.5, 1.5]])
+
+
+def test_select_refresh_ranks_by_the_score_then_the_soft_value():
+    objective = make_objective("min_recall")
+    start = np.array([[0.4, 0.1], [0.2, 0.3]])  # recalls 0.8, 0.6
+    worse = np.array([[0.5, 0.0], [0.4, 0.1]])  # 1.0, 0.2
+    same = start.copy()
+    soft_start = np.array([[0.35, 0.15], [0.2, 0.3]])
+    soft_better = np.array([[0.4, 0.1], [0.15, 0.35]])
+    counted = np.stack([start, worse, same])
+    assert select_refresh(objective, counted, np.stack([soft_start, worse, soft_better])) == 2
+    assert select_refresh(objective, counted, np.stack([soft_better, worse, soft_start])) == 0
+
+
+def test_cross_fitting_averages_one_network_per_fold(blobs):
+    X, y = blobs
+    clf = SelMixClassifier(**FAST, cv=3).fit(X, y)
+    assert len(clf.nets_) == 3
+    with pytest.raises(AttributeError, match="cross-fitted 3 networks; see nets_"):
+        clf.net_  # noqa: B018
+    probabilities = [torch.softmax(net.forward(X.astype(np.float32)).double(), 1).numpy()
+                     for net in clf.nets_]
+    np.testing.assert_allclose(clf.predict_proba(X), np.mean(probabilities, axis=0), rtol=1e-10)
+    history = clf.history_
+    assert list(history["step"]) == [0, 5, 10, 15, 20]
+    assert history["selected"].sum() == 1
+    # The kept refresh is the best on the pooled held-out record; the start is a candidate.
+    kept = history.loc[history["selected"], "objective"].iloc[0]
+    assert kept == history["objective"].max()
+    # Every sample was held out once: the pooled recall of class 2 counts its 8 samples.
+    assert set(np.round(history["recall_2"] * 8, 9)) <= set(range(9))
+
+
+def test_the_start_is_kept_when_fine_tuning_only_harms(blobs):
+    X, y = blobs
+    data = (X[::2], y[::2], X[1::2], y[1::2])
+    params = {**FAST, "pretrain_epochs": 30}
+    start = SelMixClassifier(**{**params, "finetune_steps": 0}).fit(*data)
+    harmful = {**params, "finetune_lr": 3.0, "backbone_lr_factor": 1.0}
+    wrecked = SelMixClassifier(**harmful).fit(*data)
+    assert list(wrecked.history_["objective"]) == [1.0, 0.0, 0.0, 0.0, 0.0]
+    assert list(wrecked.history_["selected"]) == [True, False, False, False, False]
+    np.testing.assert_allclose(wrecked.predict_proba(X), start.predict_proba(X), rtol=1e-6)
+    last = SelMixClassifier(**harmful, keep_best=False).fit(*data)
+    assert last.history_["selected"].iloc[-1]
+    assert not np.allclose(last.predict_proba(X), start.predict_proba(X))
+
+
+def test_diverging_fine_tuning_stops_and_keeps_finite_weights(blobs):
+    X, y = blobs
+    data = (X[::2], y[::2], X[1::2], y[1::2])
+    with pytest.warns(UserWarning, match="diverged .* at step 10 of 20"):
+        clf = SelMixClassifier(**FAST, finetune_lr=1e3, backbone_lr_factor=1.0,
+                               keep_best=False).fit(*data)
+    assert list(clf.history_["step"]) == [0, 5]
+    assert np.isfinite(clf.predict_proba(X)).all()
+
+
+def test_folds_in_parallel_give_the_same_model(blobs):
+    X, y = blobs
+    serial = SelMixClassifier(**FAST, cv=2).fit(X, y)
+    parallel = SelMixClassifier(**FAST, cv=2, n_jobs=2).fit(X, y)
+    np.testing.assert_array_equal(parallel.predict_proba(X), serial.predict_proba(X))
+
+
+def test_cross_fitted_params_save_and_load(blobs, tmp_path):
+    X, y = blobs
+    clf = SelMixClassifier(**FAST, cv=2).fit(X, y)
+    clf.save_params(tmp_path / "weights.pt")
+    loaded = SelMixClassifier(**FAST, cv=2).load_params(tmp_path / "weights.pt")
+    assert len(loaded.nets_) == 2
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+def test_partial_fit_after_cross_fitting_trains_every_network(blobs):
+    X, y = blobs
+    clf = SelMixClassifier(**FAST, cv=2).fit(X, y)
+    before = [net.module_.head.weight.detach().clone() for net in clf.nets_]
+    clf.partial_fit(X, y)
+    assert len(clf.nets_) == 2
+    for net, weight in zip(clf.nets_, before, strict=True):
+        assert not torch.equal(net.module_.head.weight, weight)
