@@ -281,7 +281,7 @@ def _run_fit(args):
     save_model(args.output, pipeline, target=args.target, kinds=kinds,
                objective=args.objective, constraints=constraints)
     counts = pd.Series(kinds).value_counts()
-    print(f"Fitted on {len(X)} rows of {args.train}: {len(classifier.classes_)} classes, "
+    print(f"Read {len(X)} rows of {args.train}: {len(classifier.classes_)} classes, "
           f"{len(kinds)} columns ("
           + ", ".join(f"{counts.get(kind, 0)} {kind}" for kind in ("numeric", "categorical",
                                                                    "text"))
@@ -321,7 +321,7 @@ def _run_evaluate(args):
                          f"{', '.join(map(str, classes))}.")
     y_pred = model["pipeline"].predict(X)
     report = class_report(y, y_pred, classes)
-    print(f"{args.model} on {len(y)} rows of {args.data}:")
+    print(f"Model {args.model} on {len(y)} rows of {args.data}:")
     print(report.to_string(index=False, float_format="{:.3f}".format, na_rep="-"))
     spec = args.objective or model["objective"]
     C = confusion_matrix(y, y_pred, labels=classes) / len(y)

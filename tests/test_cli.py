@@ -30,7 +30,7 @@ def _one_thread():
 def test_demo_writes_table_csv_and_plot(tmp_path, capsys):
     assert main(["demo", "--output", str(tmp_path), "--seed", "1", "--quiet", *TINY]) == 0
     out = capsys.readouterr().out
-    for method in ("pre-trained", "uniform mixup", "SelMix"):
+    for method in ("pre-trained, fit(X, y)", "SelMix, fit(X, y)", "uniform mixup", "SelMix"):
         assert method in out
     assert "min_recall" in out and "hmean_recall" in out
     table = pd.read_csv(tmp_path / "demo.csv")
@@ -180,8 +180,8 @@ def test_fit_parquet_with_validation_file_constraint_and_params(files, capsys):
                    "--param", "finetune_steps=20", "--output", str(path)])
     assert status == 0
     captured = capsys.readouterr()
-    assert "Fitted on 100 rows" in captured.out
-    assert "3 classes, 15 columns (13 numeric, 1 categorical, 1 text)" in captured.out
+    assert (f"Read 100 rows of {files['train_parquet']}: 3 classes, 15 columns (13 numeric, "
+            f"1 categorical, 1 text) -> {13 + 4 + TEXT_FEATURES} features.") in captured.out
     assert "Validation hmean:" in captured.out
     assert "SelMix" in captured.err  # the progress bar, without --quiet
     saved = joblib.load(path)
