@@ -244,13 +244,12 @@ def load_long_tailed_digits(
     return data
 
 
-def _import_optional(module, extra_name, loader):
+def _import_optional(module, package, user):
     try:
         return importlib.import_module(module)
     except ImportError as exc:
         raise ImportError(
-            f"{loader} needs the {extra_name} package, which generates or ships the data "
-            f"offline. Install it with: pip install {extra_name}"
+            f"{user} needs the {package} package. Install it with: pip install {package}"
         ) from exc
 
 

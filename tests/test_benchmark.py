@@ -4,8 +4,10 @@ import pytest
 
 from selmix_sk import SelMixClassifier
 from selmix_sk.benchmark import (
+    COST_METHODS,
     HELD_OUT_DATASETS,
     OBJECTIVES,
+    PEERS,
     QUALITY_DATASETS,
     RUN_COLUMNS,
     _quality,
@@ -19,6 +21,7 @@ from selmix_sk.benchmark import (
 )
 from selmix_sk.datasets import load_long_tailed_digits
 from selmix_sk.gain import compute_gain
+from selmix_sk.metrics import mean_recall_score
 from selmix_sk.objectives import make_objective
 
 TINY = {"pretrain_epochs": 2, "finetune_steps": 4, "refresh_every": 2}
@@ -62,44 +65,55 @@ def test_literal_gain_default_prior_is_uniform():
 
 
 def test_quality_runner_and_report(tmp_path):
-    runs = run_quality(["digits_lt_50", "cars"], [3], n_jobs=1, estimator_params=TINY)
+    runs = run_quality(["cars"], [3], n_jobs=1, estimator_params=TINY)
     assert runs.columns.tolist() == RUN_COLUMNS
     assert set(runs["objective"]) == set(OBJECTIVES)
-    internal = runs[runs["validation"] == "internal"]
-    assert set(internal["dataset"]) == {"digits_lt_50"}
-    assert set(internal["method"]) == {"logit-adjusted (internal split)",
-                                       "uniform mixup (internal split)",
-                                       "SelMix (internal split)"}
+    none = runs[runs["validation"] == "none"]
+    assert set(none["method"]) == {"SelMix, fit(X, y)", "SelMix, single split",
+                                   "pre-trained, fit(X, y)", *PEERS}
+    assert none.groupby("objective").size().eq(6).all()
     explicit = runs[runs["validation"] == "explicit"]
-    assert explicit.groupby(["dataset", "objective"]).size().eq(7).all()
+    assert explicit.groupby("objective").size().eq(7).all()
     scores = runs[["mean_recall", "min_recall", "hmean"]]
     assert scores.stack().between(0, 1).all()
     assert (runs["min_coverage"] >= 0).all() and (runs["fit_seconds"] > 0).all()
-    assert runs.filter(regex="^val_(mean|min|h)").stack().between(0, 1).all()
-    # The validation scores are on the set each fit saw: the data set's own validation
-    # set, or the share of the training data that the estimator holds out.
-    smallest = runs.groupby(["dataset", "validation"])["val_smallest_class"].unique()
+    assert explicit.filter(regex="^val_(mean|min|h)").stack().between(0, 1).all()
+    # The validation scores are on the explicit validation set; the rows that drew their
+    # own held-out parts have none.
+    assert none.filter(regex="^val_").isna().all().all()
     cars = QUALITY_DATASETS["cars"](random_state=3)
-    assert smallest["cars", "explicit"].tolist() == [np.bincount(
-        np.unique(cars.y_val, return_inverse=True)[1]).min()]
-    assert smallest["digits_lt_50", "explicit"].tolist() == [15]
-    assert smallest["digits_lt_50", "internal"].tolist() == [1]
-    # The pre-trained baselines do not depend on the objective.
-    baseline = runs[runs["method"] == "cross-entropy"].groupby("dataset")["mean_recall"]
-    assert baseline.nunique().eq(1).all()
+    assert explicit["val_smallest_class"].eq(np.bincount(cars.y_val).min()).all()
+    # The pre-trained baselines and the peers do not depend on the objective.
+    fixed = runs[runs["method"].isin(["cross-entropy", *PEERS])]
+    assert fixed.groupby("method")["mean_recall"].nunique().eq(1).all()
 
     paths = write_report(tmp_path, command="selmix-sk benchmark --tiny", runs=runs)
     report = paths[0].read_text()
     assert "- command: `selmix-sk benchmark --tiny`" in report
     assert "SelMix >= uniform mixup on the target in" in report
-    assert "- digits_lt_50, min_recall: SelMix " in report
-    assert "- digits_lt_50, min_recall: SelMix (internal split) " in report
+    assert "- cars, min_recall: SelMix " in report
     assert "Does fine-tuning help at all?" in report
-    assert " vs logit-adjusted (internal split) " in report
     assert "- cars, hmean: Pareto-better than logit-adjusted + offsets" in report
+    assert "### Without a validation set, and the classic peers" in report
+    assert "- cars, min_recall: SelMix, fit(X, y) vs pre-trained, fit(X, y): min recall" \
+        in report
+    assert " vs best peer (" in report
+    assert "against SelMix, single split: >= in" in report
     for objective in OBJECTIVES:
         assert f"### Objective {objective}" in report
         assert (tmp_path / f"quality_{objective}.png").exists()
+
+
+def test_peers_train_on_all_the_labelled_data():
+    runs = run_quality(["wine"], [1], objectives=["min_recall"], n_jobs=1,
+                       estimator_params=TINY)
+    data = QUALITY_DATASETS["wine"](random_state=1)
+    X = np.concatenate([data.X_train, data.X_val])
+    y = np.concatenate([data.y_train, data.y_val])
+    recorded = runs.set_index("method")["mean_recall"]
+    for name, peer in _quality._peers(1).items():
+        y_pred = peer.fit(X, y).predict(data.X_test)
+        assert recorded[name] == pytest.approx(mean_recall_score(data.y_test, y_pred))
 
 
 def test_selmix_without_offsets_is_the_fit_without_tune_offsets():
@@ -131,7 +145,8 @@ def test_held_out_data_sets_run_by_name():
     runs = run_quality(["breast_cancer_lt"], [0], objectives=["min_recall"], n_jobs=1,
                        estimator_params=TINY)
     assert set(runs["dataset"]) == {"breast_cancer_lt"}
-    assert runs["val_smallest_class"].eq(15).all()
+    explicit = runs["validation"] == "explicit"
+    assert runs.loc[explicit, "val_smallest_class"].eq(15).all()
 
 
 def test_quality_runner_rejects_unknown_names():
@@ -289,3 +304,95 @@ def test_peak_memory_in_a_fresh_process():
     # 8 bytes * 60^4 = 99 MiB for the tensor of logit changes.
     peak = _speed._in_fresh_process(_speed._gain_peak_rss, "literal K^4", 60, 8, 0)
     assert 90 * 1024**2 < peak < 1024**3
+
+
+def _no_validation_runs():
+    """Two seeds, two data sets; SelMix without a validation set against its start and peers."""
+    scores = {
+        # method: (mean recall, min recall) on "a", then on "b"
+        "SelMix, fit(X, y)": [(0.800, 0.60), (0.780, 0.50)],
+        "pre-trained, fit(X, y)": [(0.805, 0.55), (0.800, 0.50)],
+        "SelMix": [(0.810, 0.58), (0.790, 0.52)],
+        "logit-adjusted": [(0.800, 0.58), (0.790, 0.50)],
+        "logistic regression": [(0.700, 0.50), (0.700, 0.45)],
+        "gradient boosting": [(0.800, 0.62), (0.700, 0.45)],
+        "balanced random forest": [(0.750, 0.40), (0.700, 0.45)],
+    }
+    rows = []
+    for method, cases in scores.items():
+        for dataset, (mean, low) in zip(["a", "b"], cases, strict=True):
+            for seed, noise in enumerate([-0.01, 0.01]):
+                rows.append({"dataset": dataset, "method": method, "objective": "min_recall",
+                             "seed": seed, "validation": "none", "mean_recall": mean + noise,
+                             "min_recall": low + noise, "hmean": mean, "min_coverage": 0.9,
+                             "fit_seconds": 1.0, "pretrain_seconds": 0.0})
+    return pd.DataFrame(rows)
+
+
+def test_harm_is_a_mean_recall_drop_beyond_a_point_or_a_target_loss():
+    runs = _no_validation_runs()
+    lines, losses, within_noise, total = _stats._harm_verdicts(
+        runs, "SelMix, fit(X, y)", "pre-trained, fit(X, y)")
+    assert (losses, within_noise, total) == (1, 0, 2)
+    # Half a point of mean recall is within the tolerance; two points are not.
+    assert lines[0].endswith("mean recall 0.800 vs 0.805 (2 seeds, paired difference -0.005 "
+                             "± 0.000 s.e.): no harm")
+    assert lines[1].startswith("- b, min_recall: SelMix, fit(X, y) vs pre-trained, fit(X, y): "
+                               "min recall 0.500 vs 0.500")
+    assert lines[1].endswith(": **HARMS**")
+    # A min recall below the start beyond noise harms too.
+    a = runs["dataset"] == "a"
+    runs.loc[a & (runs["method"] == "SelMix, fit(X, y)"), "min_recall"] -= 0.1
+    assert _stats._harm_verdicts(runs, "SelMix, fit(X, y)", "pre-trained, fit(X, y)")[1] == 2
+    # Within two standard errors it is noise.
+    _swing(runs, a & (runs["method"] == "SelMix, fit(X, y)"), "min_recall", 0.2)
+    assert _stats._harm_verdicts(runs, "SelMix, fit(X, y)", "pre-trained, fit(X, y)")[1:] \
+        == (1, 1, 2)
+
+
+def test_average_gain_over_data_sets():
+    gains = _stats._average_gains(_no_validation_runs(), "SelMix, fit(X, y)",
+                                  "pre-trained, fit(X, y)")
+    assert gains.keys() == {"min_recall"}
+    np.testing.assert_allclose(gains["min_recall"], (0.025, 2))
+
+
+def test_selmix_against_the_best_peer_of_each_data_set():
+    lines, losses, within_noise, total = _stats._peer_verdicts(_no_validation_runs(),
+                                                               "SelMix, fit(X, y)")
+    assert (losses, within_noise, total) == (1, 0, 2)
+    assert lines == [
+        "- a, min_recall: SelMix, fit(X, y) 0.600 vs best peer (gradient boosting) 0.620 min "
+        "recall (2 seeds, paired difference -0.020 ± 0.000 s.e.): **LOSES** by 0.020",
+        "- b, min_recall: SelMix, fit(X, y) 0.500 vs best peer (logistic regression) 0.450 min "
+        "recall (2 seeds, paired difference +0.050 ± 0.000 s.e.): SelMix, fit(X, y) >= best "
+        "peer (logistic regression)",
+    ]
+
+
+def test_report_states_the_no_validation_targets(tmp_path):
+    report = write_report(tmp_path, command="test", runs=_no_validation_runs())[0].read_text()
+    assert ("- **NOT met**: (a) SelMix, fit(X, y) at least pre-trained, fit(X, y) on the "
+            "target on every data set (no loss beyond two standard errors, mean recall within "
+            "1 point): 1 of 2 cases, 0 of them below within noise") in report
+    assert ("- met: (a) min_recall: mean gain of SelMix, fit(X, y) over pre-trained, fit(X, y) "
+            "on the target over 2 data sets: +0.025 (target >= +0.02)") in report
+    # With a validation set SelMix keeps to its start; without, it harms on "b".
+    assert "nor below it on the target beyond noise, with or without a validation set: " \
+        "harms in 1 of 4 cases" in report
+    assert ("- met: (c) SelMix, fit(X, y) at least the best classic peer on the target on at "
+            "least half the cases: 1 of 2; below within noise in 0; it **loses 1** by more") \
+        in report
+    assert ("- met: (c) SelMix at least the best classic peer on the target on at least half "
+            "the cases: 1 of 2;") in report
+
+
+def test_cost_is_the_ratio_of_median_fit_times(tmp_path):
+    # Medians, not means: one slow fit of each does not move the ratio.
+    cost = pd.DataFrame({"dataset": "toy", "seed": [0, 0, 1, 1, 2, 2],
+                         "method": list(COST_METHODS) * 3,
+                         "fit_seconds": [1.0, 9.0, 2.0, 11.0, 10.0, 100.0]})
+    report = write_report(tmp_path, command="test", cost=cost)[0].read_text()
+    assert "| toy | 2.00 | 11.00 | 5.50 | 3 |" in report
+    assert "- **NOT met**: (d) toy: fit time of 5 folds, n_jobs=2 / single split: 5.50x " \
+        "(target <= 5x)" in report

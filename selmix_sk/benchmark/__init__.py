@@ -9,28 +9,33 @@ or NOT met and every comparison that SelMix loses.
 
 One module per concern: ``_data`` names the data sets, ``_quality`` runs the
 methods, ``_stats`` holds the paired statistics and verdicts, ``_report`` and
-``_plots`` write them, ``_speed`` times the gain and the step.
+``_plots`` write them, ``_speed`` times the gain and the step, ``_cost`` times
+cross-fitting against the single split.
 """
 
-from ._data import HELD_OUT_DATASETS, INTERNAL_SPLIT_DATASETS, QUALITY_DATASETS, QUICK_DATASETS
-from ._quality import METHODS, OBJECTIVES, RUN_COLUMNS, run_quality
+from ._cost import COST_METHODS, COST_TARGET, run_cost
+from ._data import HELD_OUT_DATASETS, QUALITY_DATASETS, QUICK_DATASETS
+from ._quality import METHODS, OBJECTIVES, PEERS, RUN_COLUMNS, run_quality
 from ._report import write_report
 from ._run import run_benchmark
 from ._speed import GAIN_KS, literal_gain, run_speed
 from ._threads import limit_threads
 
 __all__ = [
+    "COST_METHODS",
+    "COST_TARGET",
     "GAIN_KS",
     "HELD_OUT_DATASETS",
-    "INTERNAL_SPLIT_DATASETS",
     "METHODS",
     "OBJECTIVES",
+    "PEERS",
     "QUALITY_DATASETS",
     "QUICK_DATASETS",
     "RUN_COLUMNS",
     "limit_threads",
     "literal_gain",
     "run_benchmark",
+    "run_cost",
     "run_quality",
     "run_speed",
     "write_report",

@@ -15,6 +15,8 @@ QUALITY_DATASETS = {
     "seattle_weather": DATASETS["seattle_weather"],
     "cars": DATASETS["cars"],
     "wine": DATASETS["wine"],
+    "glass": DATASETS["glass"],
+    "olive_oil": DATASETS["olive_oil"],
 }
 
 
@@ -43,4 +45,3 @@ HELD_OUT_DATASETS = {
 }
 _ALL_DATASETS = {**QUALITY_DATASETS, **HELD_OUT_DATASETS}
 QUICK_DATASETS = ("digits_lt_50", "seattle_weather", "cars")
-INTERNAL_SPLIT_DATASETS = ("digits_lt_10", "digits_lt_50", "digits_lt_100")

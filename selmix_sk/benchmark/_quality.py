@@ -7,11 +7,15 @@ import warnings
 import joblib
 import numpy as np
 import pandas as pd
-from sklearn.utils import check_random_state
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from .._classifier import SelMixClassifier
+from ..datasets import _import_optional
 from ..metrics import coverage_score, hmean_recall_score, mean_recall_score, min_recall_score
-from ._data import _ALL_DATASETS, INTERNAL_SPLIT_DATASETS
+from ._data import _ALL_DATASETS
 from ._threads import limit_threads
 
 OBJECTIVES = ("min_recall", "hmean", "mean_recall_min_coverage")
@@ -26,18 +30,42 @@ _FINETUNED = {
     "greedy": {"selection": "greedy", "tune_offsets": False},
     "SelMix + offsets": {"tune_offsets": True},
 }
-_INTERNAL = {
-    "uniform mixup (internal split)": {"selection": "uniform", "tune_offsets": False},
-    "SelMix (internal split)": {"tune_offsets": False},
+# Without a validation set: the training and validation parts in one fit(X, y),
+# as a user who has no validation set calls it, with the estimator's defaults
+# for how the held-out signal is drawn; "single split" is the fit(X, y) of
+# before cross-fitting, a fifth of every class held out.
+_NO_VALIDATION = {
+    "SelMix, fit(X, y)": {},
+    "SelMix, single split": {"cv": 0.2},
+    "pre-trained, fit(X, y)": {"finetune_steps": 0},
 }
+PEERS = ("logistic regression", "gradient boosting", "balanced random forest")
 METHODS = ("cross-entropy", "logit-adjusted", "logit-adjusted + offsets", "uniform mixup",
-           "greedy", "SelMix", "SelMix + offsets", "logit-adjusted (internal split)", *_INTERNAL)
+           "greedy", "SelMix", "SelMix + offsets", *_NO_VALIDATION, *PEERS)
 _SCORES = ["mean_recall", "min_recall", "hmean", "min_coverage"]
-# The same scores on the validation set the fit saw (the held-out share for the
-# internal split), and the size of its smallest class.
+# The same scores on the validation set the fit saw, and the size of its
+# smallest class; empty where the fit drew its own held-out parts.
 RUN_COLUMNS = ["dataset", "method", "objective", "seed", "validation", *_SCORES, "fit_seconds",
                "pretrain_seconds", *(f"val_{score}" for score in _SCORES),
                "val_smallest_class"]
+
+
+def _peers(seed):
+    """The estimators a user would pick instead, each weighting the classes alike.
+
+    They need no validation set, so they train on all the labelled data.
+    """
+    ensemble = _import_optional("imblearn.ensemble", "imbalanced-learn", "The benchmark")
+    return {
+        "logistic regression": make_pipeline(
+            StandardScaler(), LogisticRegression(class_weight="balanced", max_iter=5000,
+                                                 random_state=seed)),
+        "gradient boosting": HistGradientBoostingClassifier(class_weight="balanced",
+                                                            random_state=seed),
+        "balanced random forest": ensemble.BalancedRandomForestClassifier(random_state=seed,
+                                                                          n_jobs=1),
+    }
+
 
 def _scores(clf, X, y):
     y_pred = clf.predict(X)
@@ -61,44 +89,41 @@ def _without_offsets(clf):
     return plain
 
 
-def _timed_fit(clf, X, y, X_val=None, y_val=None):
+def _timed_fit(clf, *data):
     start = time.perf_counter()
-    clf.fit(X, y, X_val, y_val)
+    clf.fit(*data)
     return clf, time.perf_counter() - start
 
 
 def _quality_unit(dataset, seed, objectives, estimator_params):
     """Every method on one data set and seed: ``((dataset, seed), run records)``."""
     with limit_threads(1), warnings.catch_warnings():
-        # The internal-split rows hold out tiny classes on purpose; the report says so.
+        # fit(X, y) holds out tiny classes on the rows without a validation set.
         warnings.filterwarnings("ignore", "The validation share held out", UserWarning)
         data = _ALL_DATASETS[dataset](random_state=seed)
         common = {"random_state": seed, "device": "cpu", **estimator_params}
         val = (data.X_val, data.y_val)
         test = (data.X_test, data.y_test)
+        labelled = (np.concatenate([data.X_train, data.X_val]),
+                    np.concatenate([data.y_train, data.y_val]))
 
         def record(method, objective, clf, seconds, pretrain_seconds, validation="explicit"):
-            X_seen, y_seen = val if validation == "explicit" else split[2:]
-            seen = {f"val_{score}": value for score, value in _scores(clf, X_seen, y_seen).items()}
+            seen = dict.fromkeys((f"val_{score}" for score in _SCORES), np.nan)
+            smallest = np.nan
+            if validation == "explicit":
+                seen = {f"val_{score}": value for score, value in _scores(clf, *val).items()}
+                smallest = np.unique(data.y_val, return_counts=True)[1].min()
             return {"dataset": dataset, "method": method, "objective": objective, "seed": seed,
                     "validation": validation, **_scores(clf, *test),
                     "fit_seconds": seconds, "pretrain_seconds": pretrain_seconds, **seen,
-                    "val_smallest_class": np.unique(y_seen, return_counts=True)[1].min()}
+                    "val_smallest_class": smallest}
 
         ce, ce_s = _timed_fit(
             SelMixClassifier(**{**common, "finetune_steps": 0, "logit_adjustment": 0.0}),
             data.X_train, data.y_train, *val)
         la, la_s = _timed_fit(SelMixClassifier(**{**common, "finetune_steps": 0}),
                               data.X_train, data.y_train, *val)
-        internal = dataset in INTERNAL_SPLIT_DATASETS
-        if internal:
-            # Only the long-tailed training data, as a user without a validation set has.
-            X_all, y_all = data.X_train, data.y_train
-            # The split that fit(X_all, y_all) holds out with this random_state, so that
-            # fine-tuning below never validates on pre-training data.
-            split = SelMixClassifier(**common)._hold_out(X_all, y_all, check_random_state(seed))
-            la_int, la_int_s = _timed_fit(SelMixClassifier(**{**common, "finetune_steps": 0}),
-                                          *split)
+        peers = {name: _timed_fit(peer, *labelled) for name, peer in _peers(seed).items()}
         rows = []
         for objective in objectives:
             rows.append(record("cross-entropy", objective, ce, ce_s, 0.0))
@@ -111,15 +136,12 @@ def _quality_unit(dataset, seed, objectives, estimator_params):
                 if method == "SelMix + offsets":
                     rows.append(record("SelMix", objective, _without_offsets(clf), seconds,
                                        la_s))
-            if not internal:
-                continue
-            rows.append(record("logit-adjusted (internal split)", objective, la_int, la_int_s,
-                               0.0, "internal"))
-            for method, params in _INTERNAL.items():
+            for method, params in _NO_VALIDATION.items():
                 clf, seconds = _timed_fit(
-                    SelMixClassifier(la_int.net_, **{**common, "objective": objective, **params}),
-                    X_all, y_all)
-                rows.append(record(method, objective, clf, seconds, la_int_s, "internal"))
+                    SelMixClassifier(**{**common, "objective": objective, **params}), *labelled)
+                rows.append(record(method, objective, clf, seconds, 0.0, "none"))
+            rows += [record(name, objective, clf, seconds, 0.0, "none")
+                     for name, (clf, seconds) in peers.items()]
     return (dataset, seed), rows
 
 
@@ -130,10 +152,17 @@ def run_quality(datasets, seeds, *, objectives=OBJECTIVES, n_jobs=2, estimator_p
     For each (data set, seed) one network is pre-trained with the
     logit-adjusted loss and shared, through ``SelMixClassifier(net=...)``, by
     every fine-tuning method; the cross-entropy baseline is pre-trained
-    apart. The seed draws both the data split and the estimator's
-    randomness. Every fit gets the data set's explicit validation set, except
-    the "internal split" variants on the ``digits_lt`` data sets, which see
-    the training data alone and hold out their own validation share.
+    apart. These fits get the data set's explicit validation set
+    (``validation="explicit"``). The rows with ``validation="none"`` see the
+    training and validation parts together, as a user without a validation
+    set has them: ``SelMixClassifier(objective=...).fit(X, y)`` with the
+    estimator's defaults ("SelMix, fit(X, y)"), with ``cv=0.2`` ("SelMix,
+    single split") and with ``finetune_steps=0`` ("pre-trained, fit(X, y)"),
+    and the classic peers ``PEERS``: a standardised
+    ``LogisticRegression(class_weight="balanced")``,
+    ``HistGradientBoostingClassifier(class_weight="balanced")`` and
+    imbalanced-learn's ``BalancedRandomForestClassifier``. The seed draws the
+    data split and every estimator's randomness.
 
     Parameters
     ----------
@@ -155,13 +184,13 @@ def run_quality(datasets, seeds, *, objectives=OBJECTIVES, n_jobs=2, estimator_p
     -------
     runs : pandas.DataFrame
         One row per run, with the columns ``RUN_COLUMNS``. The two pre-trained
-        baselines do not depend on the objective and appear once per
-        objective with the same scores; "SelMix" is the "SelMix + offsets"
-        fit predicting without its offsets. ``fit_seconds`` is the run's own
-        ``fit``; ``pretrain_seconds`` the pre-training it started from. The
-        ``val_`` columns hold the scores on the validation set the fit saw
-        (for the internal split, the share the estimator holds out) and the
-        size of its smallest class.
+        baselines and the peers do not depend on the objective and appear
+        once per objective with the same scores; "SelMix" is the "SelMix +
+        offsets" fit predicting without its offsets. ``fit_seconds`` is the
+        run's own ``fit``; ``pretrain_seconds`` the shared pre-training it
+        started from. The ``val_`` columns hold the scores on the explicit
+        validation set and the size of its smallest class; they are empty for
+        the rows without one.
 
     Examples
     --------

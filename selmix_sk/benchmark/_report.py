@@ -12,15 +12,22 @@ import skorch
 import torch
 
 from .. import __version__
+from ._cost import COST_METHODS, COST_TARGET
 from ._plots import _plot_quality, _plot_speed
+from ._quality import PEERS
 from ._speed import _GAIN_FEATURES, _TARGETS
 from ._stats import (
     _COVERAGE_ALPHA,
     _JUDGED,
     _LABELS,
+    _MEAN_RECALL_TOLERANCE,
     _METRICS,
+    _NO_VALIDATION_GAIN,
+    _average_gains,
+    _harm_verdicts,
     _Paired,
     _pareto_verdicts,
+    _peer_verdicts,
     _summarize,
     _target_verdicts,
     _with_capped_coverage,
@@ -35,29 +42,129 @@ def _validation_section(runs):
     for (dataset, objective), group in _with_capped_coverage(runs).groupby(
             ["dataset", "objective"], sort=False):
         target = _JUDGED[objective]
-        for suffix in ("", " (internal split)"):
-            selmix, start = "SelMix" + suffix, "logit-adjusted" + suffix
-            if not {selmix, start} <= set(group["method"]):
-                continue
-            cells = {"data set": dataset + suffix, "objective": objective,
-                     "smallest validation class": int(
-                         group.loc[group["method"] == selmix, "val_smallest_class"].min())}
-            for where, column in (("validation", f"val_{target}"), ("test", target)):
-                pair = _Paired(group.pivot_table(index="seed", columns="method", values=column),
-                               selmix, start)
-                cells[f"on {where}"] = (f"{pair.difference:+.3f}" if pair.n < 2
-                                        else f"{pair.difference:+.3f} ± {pair.error:.3f}")
-            rows.append(cells)
+        if not {"SelMix", "logit-adjusted"} <= set(group["method"]):
+            continue
+        cells = {"data set": dataset, "objective": objective,
+                 "smallest validation class": int(
+                     group.loc[group["method"] == "SelMix", "val_smallest_class"].min())}
+        for where, column in (("validation", f"val_{target}"), ("test", target)):
+            pair = _Paired(group.pivot_table(index="seed", columns="method", values=column),
+                           "SelMix", "logit-adjusted")
+            cells[f"on {where}"] = (f"{pair.difference:+.3f}" if pair.n < 2
+                                    else f"{pair.difference:+.3f} ± {pair.error:.3f}")
+        rows.append(cells)
     return [
         "### Validation against test",
         "",
         "SelMix minus the network it starts from (logit-adjusted), on the target: on the "
-        "validation set that steers the fine-tuning (the held-out share for the internal "
-        "split) and on the test set; mean paired difference ± its standard error over seeds. "
-        "A gain on validation that the test set does not show is the fine-tuning fitting the "
-        "few validation samples of a class rather than the class.",
+        "validation set that steers the fine-tuning and on the test set; mean paired "
+        "difference ± its standard error over seeds. A gain on validation that the test set "
+        "does not show is the fine-tuning fitting the few validation samples of a class "
+        "rather than the class.",
         "",
         _markdown_table(pd.DataFrame(rows)),
+        "",
+    ]
+
+
+def _no_validation_section(runs):
+    """Targets (a) to (c): fit(X, y) without a validation set, no harm, the classic peers."""
+    methods = set(runs["method"])
+    selmix, start = "SelMix, fit(X, y)", "pre-trained, fit(X, y)"
+    if not {selmix, start} <= methods and not methods & set(PEERS):
+        return []
+    tolerance = f"{100 * _MEAN_RECALL_TOLERANCE:.0f} point"
+    lines = [
+        "### Without a validation set, and the classic peers",
+        "",
+        "The rows without a validation set (`validation` is `none` in runs.csv) fit the "
+        "training and validation parts together, as a user who has no validation set has "
+        "them: `SelMixClassifier(objective=...).fit(X, y)` with the estimator's defaults "
+        f"({selmix}), the same with `cv=0.2` (SelMix, single split: a fifth of every class "
+        f"held out, the `fit(X, y)` of before cross-fitting) and with `finetune_steps=0` "
+        f"({start}); each pre-trains its own network. The classic peers train on the same "
+        "data, as they need no validation set: logistic regression "
+        "(`StandardScaler`, then `LogisticRegression(class_weight=\"balanced\")`), gradient "
+        "boosting (`HistGradientBoostingClassifier(class_weight=\"balanced\")`) and "
+        "imbalanced-learn's balanced random forest (`BalancedRandomForestClassifier`). The "
+        "best peer of a data set is the one with the highest mean target there, chosen "
+        "after the fact.",
+        "",
+    ]
+    harm_none = _harm_verdicts(runs, selmix, start)
+    harm_explicit = _harm_verdicts(runs, "SelMix", "logit-adjusted")
+    targets = []
+    if harm_none[3]:
+        _, losses, within_noise, total = harm_none
+        targets.append(_check(
+            f"(a) {selmix} at least {start} on the target on every data set (no loss beyond "
+            f"two standard errors, mean recall within {tolerance})", losses == 0,
+            f"{total - losses} of {total} cases, {within_noise} of them below within noise"))
+        for objective, (gain, n) in _average_gains(runs, selmix, start).items():
+            targets.append(_check(
+                f"(a) {objective}: mean gain of {selmix} over {start} on the target over "
+                f"{n} data sets", round(gain, 3) >= _NO_VALIDATION_GAIN,
+                f"{gain:+.3f} (target >= +{_NO_VALIDATION_GAIN:.2f})"))
+    if harm_none[3] or harm_explicit[3]:
+        losses = harm_none[1] + harm_explicit[1]
+        total = harm_none[3] + harm_explicit[3]
+        targets.append(_check(
+            "(b) do no harm: SelMix never more than "
+            f"{tolerance} of mean recall below the network it starts from (finetune_steps=0), "
+            "nor below it on the target beyond noise, with or without a validation set",
+            losses == 0, f"harms in {losses} of {total} cases"))
+    peers = {name: _peer_verdicts(runs, name) for name in ("SelMix", selmix)}
+    for name, (_, losses, within_noise, total) in peers.items():
+        if total:
+            at_least = total - losses - within_noise
+            targets.append(_check(
+                f"(c) {name} at least the best classic peer on the target on at least half "
+                "the cases", 2 * at_least >= total,
+                f"{at_least} of {total}; below within noise in {within_noise}; it **loses "
+                f"{losses}** by more"))
+    lines += ["Targets:", "", *targets, ""]
+    if harm_none[3]:
+        lines += [f"(a) {selmix} against {start}:", "", *harm_none[0], ""]
+    if harm_explicit[3]:
+        lines += ["(b) With a validation set, SelMix against logit-adjusted (the network it "
+                  "starts from):", "", *harm_explicit[0], ""]
+    for name, (verdict_lines, *_) in peers.items():
+        if verdict_lines:
+            lines += [f"(c) {name} against the best classic peer:", "", *verdict_lines, ""]
+    single = _target_verdicts(runs, "SelMix, single split", selmix=selmix)
+    if single[3]:
+        lines += [f"Cross-fitting against the single split: {selmix} against SelMix, single "
+                  "split: " + _verdict_count(">=", single), "", *single[0], ""]
+    return lines
+
+
+def _cost_section(cost):
+    """Target (d): fit time of cross-fitting against the single split, ratio of medians."""
+    medians = cost.groupby(["dataset", "method"], sort=False)["fit_seconds"].median().unstack()
+    single, folds = COST_METHODS
+    rows, targets = [], []
+    for dataset, row in medians.iterrows():
+        ratio = row[folds] / row[single]
+        rows.append({"data set": dataset, f"{single} s": f"{row[single]:.2f}",
+                     f"{folds} s": f"{row[folds]:.2f}", "ratio": f"{ratio:.2f}",
+                     "seeds": cost.loc[cost["dataset"] == dataset, "seed"].nunique()})
+        targets.append(_check(f"(d) {dataset}: fit time of {folds} / {single}",
+                              ratio <= COST_TARGET,
+                              f"{ratio:.2f}x (target <= {COST_TARGET:.0f}x)"))
+    return [
+        "## Cost of cross-fitting",
+        "",
+        f"Median seconds of `fit(X, y)` on a data set's training and validation parts, "
+        f"{single} (`cv=0.2`) against {folds} (`cv=5, n_jobs=2`), objective min_recall. Each "
+        "fit runs alone, one torch thread in the benchmark's process and joblib's thread "
+        "limit in the folds' processes; the quality suite's `fit s` come from runs side by "
+        "side and are not comparable.",
+        "",
+        _markdown_table(pd.DataFrame(rows)),
+        "",
+        "### Targets",
+        "",
+        *targets,
         "",
     ]
 
@@ -118,12 +225,6 @@ def _quality_section(runs):
         "is the smallest ratio of a class's share of predictions to its share of the test "
         "set.",
         "",
-        "The internal-split variants get the training data alone, as a user without a "
-        "validation set would, and the estimator holds out a fifth of every class (one "
-        "sample of a class of two) to estimate the gains: the rare classes lose data. Such "
-        "a user can also keep the logit-adjusted network, which `finetune_steps=0` trains "
-        "on all the training data.",
-        "",
         "Targets: min_recall is judged on min recall, hmean on the H-mean of recalls, and "
         "mean_recall_min_coverage on its constraint, the smallest coverage ratio (met at "
         f"{_COVERAGE_ALPHA}: a higher one counts as met, not better). Against logit-adjusted "
@@ -148,6 +249,7 @@ def _quality_section(runs):
         *pareto[0],
         "",
     ]
+    lines += _no_validation_section(runs)
     lines += _validation_section(runs)
     for objective in runs["objective"].unique():
         lines += [f"### Objective {objective}", "", _quality_table(summary, objective), ""]
@@ -249,8 +351,8 @@ def _header(command, elapsed):
     return [*lines, ""]
 
 
-def write_report(output, *, command, runs=None, speed=None, elapsed=None):
-    """Write ``report.md`` and the plots from quality runs and speed results.
+def write_report(output, *, command, runs=None, speed=None, cost=None, elapsed=None):
+    """Write ``report.md`` and the plots from quality runs, speed and cost results.
 
     Parameters
     ----------
@@ -262,6 +364,8 @@ def write_report(output, *, command, runs=None, speed=None, elapsed=None):
         From :func:`run_quality`; None leaves the quality section out.
     speed : dict, default=None
         From :func:`run_speed`; None leaves the speed section out.
+    cost : pandas.DataFrame, default=None
+        From :func:`run_cost`; None leaves the cost section out.
     elapsed : float, default=None
         Wall time of the benchmark in seconds, for the header.
 
@@ -292,6 +396,8 @@ def write_report(output, *, command, runs=None, speed=None, elapsed=None):
     if runs is not None:
         lines += _quality_section(runs)
         plots += _plot_quality(runs, output)
+    if cost is not None:
+        lines += _cost_section(cost)
     if speed is not None:
         lines += _speed_section(speed)
         plots.append(_plot_speed(speed, output))

@@ -3,11 +3,14 @@
 import time
 from pathlib import Path
 
+from ._cost import run_cost
 from ._data import QUALITY_DATASETS, QUICK_DATASETS
 from ._quality import OBJECTIVES, run_quality
 from ._report import write_report
 from ._speed import run_speed
 
+# Fit times vary little from seed to seed: the cost suite times the first few.
+_COST_SEEDS = 3
 
 def run_benchmark(output, *, suite="all", quick=False, seeds=None, seed=0, n_jobs=2,
                   datasets=None, objectives=OBJECTIVES, estimator_params=None, command=None,
@@ -19,8 +22,11 @@ def run_benchmark(output, *, suite="all", quick=False, seeds=None, seed=0, n_job
     output : str or Path
         Directory, created if needed.
     suite : {"all", "quality", "speed"}, default="all"
+        The quality suite includes the cost of cross-fitting
+        (:func:`run_cost`) on the first three seeds.
     quick : bool, default=False
-        Data sets ``QUICK_DATASETS``, 2 seeds, and the quick speed suite.
+        Data sets ``QUICK_DATASETS``, 2 seeds, the cost of cross-fitting on
+        one seed, and the quick speed suite.
     seeds : int, default=None
         Number of seeds, ``seed, seed + 1, ...``; None: 10, or 2 with ``quick``.
     seed : int, default=0
@@ -52,7 +58,7 @@ def run_benchmark(output, *, suite="all", quick=False, seeds=None, seed=0, n_job
     ...                       objectives=["min_recall"], n_jobs=1,
     ...                       estimator_params={"pretrain_epochs": 2, "finetune_steps": 2})
     >>> sorted(p.name for p in paths)
-    ['quality_min_recall.png', 'report.md', 'runs.csv']
+    ['cost.csv', 'quality_min_recall.png', 'report.md', 'runs.csv']
     """
     if suite not in ("all", "quality", "speed"):
         raise ValueError(f"suite must be 'all', 'quality' or 'speed', got {suite!r}.")
@@ -62,13 +68,17 @@ def run_benchmark(output, *, suite="all", quick=False, seeds=None, seed=0, n_job
     n_seeds = seeds if seeds is not None else (2 if quick else 10)
     if datasets is None:
         datasets = QUICK_DATASETS if quick else tuple(QUALITY_DATASETS)
-    runs = speed = None
+    runs = speed = cost = None
     written = []
     if suite in ("all", "quality"):
         runs = run_quality(datasets, range(seed, seed + n_seeds), objectives=objectives,
                            n_jobs=n_jobs, estimator_params=estimator_params, progress=progress)
         runs.to_csv(output / "runs.csv", index=False)
-        written.append(output / "runs.csv")
+        cost_seeds = range(seed, seed + (1 if quick else min(_COST_SEEDS, n_seeds)))
+        cost = run_cost(datasets, cost_seeds, estimator_params=estimator_params,
+                        progress=progress)
+        cost.to_csv(output / "cost.csv", index=False)
+        written += [output / "runs.csv", output / "cost.csv"]
     if suite in ("all", "speed"):
         if progress is not None:
             progress("speed: gain, training step and fit memory")
@@ -77,5 +87,5 @@ def run_benchmark(output, *, suite="all", quick=False, seeds=None, seed=0, n_job
             speed[name].to_csv(output / f"speed_{name}.csv", index=False)
             written.append(output / f"speed_{name}.csv")
     paths = write_report(output, command=command or "run_benchmark(...)", runs=runs,
-                         speed=speed, elapsed=time.perf_counter() - start)
+                         speed=speed, cost=cost, elapsed=time.perf_counter() - start)
     return [paths[0], *written, *paths[1:]]

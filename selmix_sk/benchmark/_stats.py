@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from ._quality import PEERS
+
 _METRICS = ["mean_recall", "min_recall", "hmean", "min_coverage", "fit_seconds"]
 _COVERAGE_ALPHA = 0.95
 # What each objective is judged on: alone against uniform mixup and the starting
@@ -9,6 +11,11 @@ _COVERAGE_ALPHA = 0.95
 # constrained objective is judged on its constraint, met at 0.95.
 _JUDGED = {"min_recall": "min_recall", "hmean": "hmean",
            "mean_recall_min_coverage": "coverage_capped"}
+# "Do no harm": fine-tuning may cost at most this much mean recall.
+_MEAN_RECALL_TOLERANCE = 0.01
+# Without a validation set, fit(X, y) should gain this much on the target, on
+# average over the data sets, over the network it starts from.
+_NO_VALIDATION_GAIN = 0.02
 _LABELS = {"mean_recall": "mean recall", "min_recall": "min recall", "hmean": "H-mean",
            "min_coverage": "min coverage", "coverage_capped": "min coverage (capped at 0.95)",
            "fit_seconds": "fit s"}
@@ -69,34 +76,105 @@ class _Paired:
                 "s.e.")
 
 
-def _target_verdicts(runs, other):
-    """SelMix against the method ``other`` on each objective's target.
+def _pair_line(dataset, objective, target, pair, selmix, rival):
+    """One verdict line: ``selmix`` against ``rival`` on ``target``, paired over seeds."""
+    shortfall = pair.b - pair.a
+    return (f"- {dataset}, {objective}: {selmix} {pair.a:.3f} vs {rival} {pair.b:.3f} "
+            f"{_LABELS[target]} ({pair.spread()})" + {
+                "ok": f": {selmix} >= {rival}",
+                "noise": f": below by {shortfall:.3f}, within two standard errors",
+                "loss": f": **LOSES** by {shortfall:.3f}",
+            }[pair.outcome])
+
+
+def _target_verdicts(runs, other, selmix="SelMix"):
+    """The method ``selmix`` against the method ``other`` on each objective's target.
 
     Both fit on the same seeds, so the comparison is on the paired difference
     per seed: a shortfall within two of its standard errors is told apart
-    from a loss. With the internal-split variants too where both methods have
-    one. Returns ``(lines, losses, within_noise, total)``.
+    from a loss. Returns ``(lines, losses, within_noise, total)``.
     """
     lines, outcomes = [], []
     for (dataset, objective), group in _with_capped_coverage(runs).groupby(
             ["dataset", "objective"], sort=False):
         target = _JUDGED[objective]
         scores = group.pivot_table(index="seed", columns="method", values=target)
-        for suffix in ("", " (internal split)"):
-            selmix, rival = "SelMix" + suffix, other + suffix
-            if selmix not in scores or rival not in scores:
-                continue
-            pair = _Paired(scores, selmix, rival)
-            outcomes.append(pair.outcome)
-            head = (f"- {dataset}, {objective}: {selmix} {pair.a:.3f} vs {rival} {pair.b:.3f} "
-                    f"{_LABELS[target]} ({pair.spread()})")
-            shortfall = pair.b - pair.a
-            lines.append(head + {
-                "ok": f": SelMix >= {other}",
-                "noise": f": below by {shortfall:.3f}, within two standard errors",
-                "loss": f": **LOSES** by {shortfall:.3f}",
-            }[pair.outcome])
+        if selmix not in scores or other not in scores:
+            continue
+        pair = _Paired(scores, selmix, other)
+        outcomes.append(pair.outcome)
+        lines.append(_pair_line(dataset, objective, target, pair, selmix, other))
     return lines, outcomes.count("loss"), outcomes.count("noise"), len(outcomes)
+
+
+def _peer_verdicts(runs, selmix):
+    """``selmix`` against the best classic peer of each data set, on the target.
+
+    The best peer is the one with the highest mean target on that data set
+    and objective, chosen after the fact: the comparison favours the peers.
+    Returns ``(lines, losses, within_noise, total)``.
+    """
+    lines, outcomes = [], []
+    for (dataset, objective), group in _with_capped_coverage(runs).groupby(
+            ["dataset", "objective"], sort=False):
+        target = _JUDGED[objective]
+        scores = group.pivot_table(index="seed", columns="method", values=target)
+        peers = [peer for peer in PEERS if peer in scores]
+        if selmix not in scores or not peers:
+            continue
+        best = max(peers, key=lambda peer: scores[peer].mean())
+        pair = _Paired(scores, selmix, best)
+        outcomes.append(pair.outcome)
+        lines.append(_pair_line(dataset, objective, target, pair, selmix, f"best peer ({best})"))
+    return lines, outcomes.count("loss"), outcomes.count("noise"), len(outcomes)
+
+
+def _harm_verdicts(runs, selmix, start):
+    """Whether fine-tuning (``selmix``) harms the network it could have kept (``start``).
+
+    Harm is a mean recall more than ``_MEAN_RECALL_TOLERANCE`` below, or the
+    target below beyond two standard errors of the paired difference; a
+    target below within them is noise. Returns ``(lines, losses,
+    within_noise, total)``.
+    """
+    lines, outcomes = [], []
+    for (dataset, objective), group in _with_capped_coverage(runs).groupby(
+            ["dataset", "objective"], sort=False):
+        target = _JUDGED[objective]
+        if not {selmix, start} <= set(group["method"]):
+            continue
+        pairs = {metric: _Paired(group.pivot_table(index="seed", columns="method",
+                                                   values=metric), selmix, start)
+                 for metric in dict.fromkeys((target, "mean_recall"))}
+        judged, mean = pairs[target], pairs["mean_recall"]
+        mean_drop = round(mean.b - mean.a, 3)
+        if judged.outcome == "loss" or mean_drop > _MEAN_RECALL_TOLERANCE:
+            outcome = "loss"
+        else:
+            outcome = judged.outcome
+        outcomes.append(outcome)
+        verdict = {"ok": "no harm", "noise": "no harm beyond noise",
+                   "loss": "**HARMS**"}[outcome]
+        lines.append(f"- {dataset}, {objective}: {selmix} vs {start}: {_LABELS[target]} "
+                     f"{judged.a:.3f} vs {judged.b:.3f} ({judged.spread()}); mean recall "
+                     f"{mean.a:.3f} vs {mean.b:.3f} ({mean.spread()}): {verdict}")
+    return lines, outcomes.count("loss"), outcomes.count("noise"), len(outcomes)
+
+
+def _average_gains(runs, selmix, start):
+    """Per objective: the mean over data sets of ``selmix``'s gain on the target over ``start``.
+
+    Returns ``{objective: (gain, number of data sets)}``.
+    """
+    gains = {}
+    for (_, objective), group in _with_capped_coverage(runs).groupby(
+            ["dataset", "objective"], sort=False):
+        target = _JUDGED[objective]
+        scores = group.pivot_table(index="seed", columns="method", values=target)
+        if selmix in scores and start in scores:
+            gains.setdefault(objective, []).append(_Paired(scores, selmix, start).difference)
+    return {objective: (float(np.mean(values)), len(values))
+            for objective, values in gains.items()}
 
 
 _PARETO_REFERENCE = "logit-adjusted + offsets"
