@@ -312,7 +312,8 @@ BAD_INPUT = {
     "unknown parameter": (
         lambda f, m: ["fit", str(f["train"]), "--target", TARGET, "--param", "epochs=3",
                       "--output", "x.joblib"],
-        "unknown parameter 'epochs' in --param; valid: backbone_lr_factor, batch_size"),
+        ("unknown parameter 'epochs' in --param; valid: ", " finetune_steps, ",
+         " pretrain_epochs, ")),
     "parameter with an option of its own": (
         lambda f, m: ["fit", str(f["train"]), "--target", TARGET, "--param", "objective=hmean",
                       "--output", "x.joblib"],
@@ -358,6 +359,11 @@ BAD_INPUT = {
                           f"{TARGET} != 'barolo'")),
                       "--output", "x.joblib", "--quiet"],
         "y_val has no sample of the classes"),
+    "strings in a numeric column of the validation file": (
+        lambda f, m: ["fit", str(f["train"]), "--target", TARGET, "--validation",
+                      _write(f["folder"], "pale.csv", pd.read_csv(f["valid"]).assign(hue="pale")),
+                      "--output", "x.joblib"],
+        "column 'hue' of"),
     "model file of another program": (
         lambda f, m: ["predict", _write(f["folder"], "other.joblib", {"weights": [1, 2]}),
                       str(f["test"]), "--output", "x.csv"],
@@ -377,7 +383,7 @@ BAD_INPUT = {
     "strings in a numeric column": (
         lambda f, m: ["predict", str(m), _write(f["folder"], "strings.csv", pd.read_csv(
                           f["test_csv"]).assign(hue="pale")), "--output", "x.csv"],
-        "column 'hue'"),
+        "column 'hue' of"),
     "evaluate without the target": (
         lambda f, m: ["evaluate", str(m), _write(f["folder"], "nolabel.csv", pd.read_csv(
                           f["test_csv"]).drop(columns=TARGET))],
@@ -393,12 +399,13 @@ BAD_INPUT = {
 def test_bad_input_gets_one_line_and_exit_2(case, model, files, capsys, tmp_path,
                                             monkeypatch):
     monkeypatch.chdir(tmp_path)  # nothing is written, and if it were, not beside the data
-    make_args, message = BAD_INPUT[case]
+    make_args, messages = BAD_INPUT[case]
     assert main(make_args(files, model)) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.count("\n") == 1 and captured.err.startswith("selmix-sk ")
-    assert message in captured.err
+    for message in [messages] if isinstance(messages, str) else messages:
+        assert message in captured.err
     assert "Traceback" not in captured.err
     assert list(tmp_path.iterdir()) == []
 
