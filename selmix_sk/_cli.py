@@ -14,6 +14,7 @@ from ._classifier import SelMixClassifier
 from ._demo import run_demo
 from ._tabular import (
     class_report,
+    column_kinds,
     feature_frame,
     fit_pipeline,
     load_model,
@@ -273,11 +274,12 @@ def _run_fit(args):
                                   random_state=args.seed, verbose=0 if args.quiet else 1)
     classifier.set_params(**_classifier_params(args.param))
     X, y = split_target(read_table(args.train), args.target, args.train)
+    kinds = column_kinds(X)
     X_val = y_val = None
     if args.validation is not None:
         X_val, y_val = split_target(read_table(args.validation), args.target, args.validation)
-        X_val = feature_frame(X_val, {"features": dict.fromkeys(X.columns)}, args.validation)
-    pipeline, kinds = fit_pipeline(classifier, X, y, X_val, y_val)
+        X_val = feature_frame(X_val, kinds, args.validation)
+    pipeline = fit_pipeline(classifier, X, y, kinds, X_val, y_val)
     save_model(args.output, pipeline, target=args.target, kinds=kinds,
                objective=args.objective, constraints=constraints)
     counts = pd.Series(kinds).value_counts()
@@ -295,7 +297,7 @@ def _run_fit(args):
 
 def _run_predict(args):
     model = load_model(args.model)
-    X = feature_frame(read_table(args.data), model, args.data)
+    X = feature_frame(read_table(args.data), model["features"], args.data)
     pipeline = model["pipeline"]
     if args.proba:
         output = pd.DataFrame(pipeline.predict_proba(X),
@@ -312,7 +314,7 @@ def _run_evaluate(args):
     model = load_model(args.model)
     target = args.target or model["target"]
     X, y = split_target(read_table(args.data), target, args.data)
-    X = feature_frame(X, model, args.data)
+    X = feature_frame(X, model["features"], args.data)
     classes = model["classes"]
     unknown = sorted(set(y.tolist()) - set(classes), key=str)
     if unknown:

@@ -396,8 +396,8 @@ def load_model(path):
     return model
 
 
-def feature_frame(frame, model, path="the data"):
-    """The model's feature columns of ``frame``, in the order of training.
+def feature_frame(frame, features, path="the data"):
+    """The feature columns of ``frame``, in the order of training.
 
     Other columns, the target among them, are left out. A column typed
     numeric in training must still hold numbers.
@@ -405,8 +405,9 @@ def feature_frame(frame, model, path="the data"):
     Parameters
     ----------
     frame : pandas.DataFrame
-    model : dict
-        As :func:`load_model` returns.
+    features : dict
+        Column name to kind, as :func:`column_kinds` returns and a model
+        file's header keeps.
     path : str or path-like, default="the data"
         The file's name, for error messages.
 
@@ -423,34 +424,33 @@ def feature_frame(frame, model, path="the data"):
     --------
     >>> import pandas as pd
     >>> from selmix_sk._tabular import feature_frame
-    >>> model = {"features": {"x": "numeric", "city": "categorical"}}
+    >>> features = {"x": "numeric", "city": "categorical"}
     >>> frame = pd.DataFrame({"id": [7], "city": ["Oslo"], "x": [1.5]})
-    >>> list(feature_frame(frame, model).columns)
+    >>> list(feature_frame(frame, features).columns)
     ['x', 'city']
-    >>> feature_frame(frame.drop(columns="x"), model)
+    >>> feature_frame(frame.drop(columns="x"), features)
     Traceback (most recent call last):
     ...
-    ValueError: the data lacks the feature column(s) 'x' that the model was fitted on.
+    ValueError: the data lacks the feature column(s) 'x' of the training data.
     """
-    features = model["features"]
     missing = [name for name in features if name not in frame.columns]
     if missing:
         named = ", ".join(map(repr, missing[:5]))
         more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
-        raise ValueError(f"{path} lacks the feature column(s) {named}{more} that the model was "
-                         "fitted on.")
+        raise ValueError(f"{path} lacks the feature column(s) {named}{more} of the training "
+                         "data.")
     X = frame[list(features)]
     for name, kind in features.items():
         if kind == "numeric" and not (pd.api.types.is_numeric_dtype(X[name])
                                       and not pd.api.types.is_bool_dtype(X[name])):
-            raise ValueError(f"column {name!r} of {path} has type {X[name].dtype}, but the model "
-                             "was fitted on numbers there.")
+            raise ValueError(f"column {name!r} of {path} has type {X[name].dtype}, but numbers "
+                             "in the training data.")
     return X
 
 
 
-def fit_pipeline(classifier, X, y, X_val=None, y_val=None):
-    """Type the columns of ``X``, fit their transformer, then the classifier.
+def fit_pipeline(classifier, X, y, kinds, X_val=None, y_val=None):
+    """Fit the transformer of the columns of ``X``, then the classifier.
 
     The validation set, when given, goes through the transformer fitted on
     ``X`` and on to ``classifier.fit`` as ``X_val, y_val``, which a
@@ -463,6 +463,8 @@ def fit_pipeline(classifier, X, y, X_val=None, y_val=None):
     X : pandas.DataFrame
         The feature columns.
     y : array-like of shape (n_samples,)
+    kinds : dict
+        Column name to kind, as :func:`column_kinds` returns.
     X_val : pandas.DataFrame, default=None
         The same columns as ``X``.
     y_val : array-like, default=None
@@ -472,28 +474,25 @@ def fit_pipeline(classifier, X, y, X_val=None, y_val=None):
     pipeline : sklearn.pipeline.Pipeline
         Steps ``"columns"`` (the fitted ColumnTransformer) and
         ``"classifier"``.
-    kinds : dict
-        Column name to kind, as :func:`column_kinds` returns.
 
     Examples
     --------
     >>> import pandas as pd
     >>> from sklearn.datasets import load_iris
     >>> from selmix_sk import SelMixClassifier
-    >>> from selmix_sk._tabular import fit_pipeline
+    >>> from selmix_sk._tabular import column_kinds, fit_pipeline
     >>> X, y = load_iris(return_X_y=True, as_frame=True)
     >>> X["colour"] = ["red", "blue"] * 75
     >>> clf = SelMixClassifier(finetune_steps=20, pretrain_epochs=10, random_state=0)
-    >>> pipeline, kinds = fit_pipeline(clf, X, y)
-    >>> kinds["colour"], pipeline.predict(X.head(2)).shape
-    ('categorical', (2,))
+    >>> pipeline = fit_pipeline(clf, X, y, column_kinds(X))
+    >>> pipeline.predict(X.head(2)).shape
+    (2,)
     """
-    kinds = column_kinds(X)
     columns = make_column_transformer(kinds)
     features = columns.fit_transform(X)
     validation = {} if X_val is None else {"X_val": columns.transform(X_val), "y_val": y_val}
     classifier.fit(features, y, **validation)
-    return Pipeline([("columns", columns), ("classifier", classifier)]), kinds
+    return Pipeline([("columns", columns), ("classifier", classifier)])
 
 
 def class_report(y_true, y_pred, classes):
