@@ -423,3 +423,11 @@ def test_the_installed_command_exits_2_with_one_line(files, tmp_path):
         f"selmix-sk predict: {files['train']} is not a model file written by `selmix-sk fit`."
     ]
     assert not (tmp_path / "pred.csv").exists()
+
+
+def test_parquet_without_pyarrow_exits_1_naming_the_extra(files, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # import pyarrow now fails
+    assert main(["fit", str(files["train_parquet"]), "--target", TARGET, "--output",
+                 "x.joblib"]) == 1
+    assert capsys.readouterr().err == (
+        'selmix-sk: reading parquet files needs pyarrow: pip install "selmix-sk[parquet]"\n')
