@@ -23,6 +23,13 @@ SCRIPTS = {
     "custom_objective.py": "custom_objective.csv",
     "own_network.py": "own_network.csv",
     "partial_fit_stream.py": "stream.csv",
+    "quickstart.py": "quickstart.csv",
+    "column_transformer.py": "column_transformer.csv",
+    "macro_f1.py": "macro_f1.csv",
+    "coverage_constraint.py": "coverage_constraint.csv",
+    "dask_search.py": "dask_search.csv",
+    "frozen_embeddings.py": "frozen_embeddings.csv",
+    "plot_gain_matrix.py": "gain_matrix.png",
 }
 
 
