@@ -283,11 +283,10 @@ def _run_fit(args):
     save_model(args.output, pipeline, target=args.target, kinds=kinds,
                objective=args.objective, constraints=constraints)
     counts = pd.Series(kinds).value_counts()
-    print(f"Read {len(X)} rows of {args.train}: {len(classifier.classes_)} classes, "
-          f"{len(kinds)} columns ("
-          + ", ".join(f"{counts.get(kind, 0)} {kind}" for kind in ("numeric", "categorical",
+    typed = ", ".join(f"{counts.get(kind, 0)} {kind}" for kind in ("numeric", "categorical",
                                                                    "text"))
-          + f") -> {classifier.n_features_in_} features.")
+    print(f"Read {len(X)} rows of {args.train}: {len(classifier.classes_)} classes, "
+          f"{len(kinds)} columns ({typed}) -> {classifier.n_features_in_} features.")
     if len(classifier.history_):
         print(f"Validation {args.objective}: {classifier.history_['objective'].iloc[-1]:.4f} "
               "at the last gain refresh.")
