@@ -20,11 +20,14 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet, NeuralNetClassifier
 from skorch.callbacks import LRScheduler
 from torch import nn
+from torch.utils.data import Dataset
 
 from ._finetune import SelMixNet
-from ._modules import MLP, LogitAdjustedLoss
+from ._memory import ClassReservoir
+from ._modules import MLP, LogitAdjustedLoss, SmallCNN, channel_statistics
 from ._offsets import tune_logit_offsets
-from ._samplers import PairSampler
+from ._pretrain import PretrainNet, pretrain
+from ._samplers import dataset_labels, input_batches, make_pair_sampler, take
 from ._validation import check_splits, pooled_confusions, select_refresh
 from .callbacks import (
     CONFUSIONS,
@@ -35,7 +38,7 @@ from .callbacks import (
     history_row,
 )
 from .gain import INDICATORS
-from .mixup import FeatureMixer
+from .mixup import FeatureMixer, HeadOnly, head_features
 from .objectives import ConstrainedObjective, make_objective
 
 __all__ = ["SelMixClassifier"]
@@ -81,9 +84,21 @@ def _accepts(cls, name):
         return False
 
 
+def _forward_all(net, X):
+    """The logits of a fitted skorch net on an array, or on a Dataset read a batch at a time."""
+    if not isinstance(X, Dataset):
+        return net.forward(X, training=False)
+    return torch.cat([net.forward(batch, training=False)
+                      for batch in input_batches(X, net.batch_size)])
+
+
 @dataclass
 class _Member:
-    """One trained network and what its held-out part saw at every refresh."""
+    """One trained network and what its held-out part saw at every refresh.
+
+    ``snapshots`` are states of ``tuned``: the network's module, or its head
+    alone when the backbone was frozen.
+    """
 
     net: NeuralNet
     objective: object
@@ -91,6 +106,7 @@ class _Member:
     records: list | None = None
     logits: list | None = None
     snapshots: list | None = None
+    tuned: nn.Module | None = None
 
 
 class SelMixClassifier(ClassifierMixin, BaseEstimator):
@@ -120,9 +136,11 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         ``module__n_classes`` are filled in when the module accepts them and
         they are not set. None: an :class:`~selmix_sk.MLP` with standardised
         inputs, trained with AdamW (learning rate 1e-3) for
-        ``pretrain_epochs`` epochs. A network of your own may take inputs of
-        any shape, such as images ``(n_samples, channels, height, width)``;
-        the default MLP takes 2-D ``X``.
+        ``pretrain_epochs`` epochs; for images (4-D ``X`` or a ``Dataset``
+        of 3-D inputs) a :class:`~selmix_sk.SmallCNN` with per-channel
+        standardisation instead. A network of your own may take inputs of
+        any shape, such as a torchvision model,
+        ``NeuralNetClassifier(torchvision.models.resnet18, module__num_classes=K)``.
     objective : str, callable or Objective, default="min_recall"
         What to maximise: ``"min_recall"``, ``"mean_recall"``, ``"hmean"``,
         ``"gmean"``, ``"min_head_tail_recall"``, ``"mean_recall_min_coverage"``,
@@ -185,7 +203,29 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         coverage constraint asks for a share of predictions per class,
         which offsets set directly while mixups move it slowly.
     head : str, default=None
-        Name of the final linear layer, such as ``"fc"``; None finds it.
+        Name of the final linear layer, such as ``"fc"``; None finds it
+        (``fc``, ``classifier[-1]``, ``heads.head``, ``head``, else the last
+        ``nn.Linear``: any torchvision classification model works).
+    freeze_backbone : bool, default=False
+        Fine-tune the head alone: its input features are computed once, for
+        the training and the held-out data, and SelMix mixes and evaluates
+        those cached features, so that a step costs the head's computation
+        only. The fast path for large backbones and for frozen embeddings.
+        Pre-training of an unfitted network still trains all of it.
+    unlabeled_label : int, str or None, default=None
+        The label that marks an unlabelled sample, such as -1 as in
+        :mod:`sklearn.semi_supervised`. None: every label is a class, -1
+        included. Unlabelled samples are never held out: they join the
+        training part of every fold. Pre-training becomes FixMatch with the
+        logit-adjusted loss on the labelled samples (an unfitted network),
+        and fine-tuning draws the second sample of a pair of classes (i, j)
+        from the unlabelled samples predicted as j, predicted afresh at every
+        gain refresh. Their true labels are never read.
+    augment : callable, default=None
+        ``augment(x, strength)``, strength ``"weak"`` or ``"strong"``, on a
+        batch: FixMatch's views of the unlabelled samples. None: flips, crops
+        and RandAugment for images, Gaussian noise scaled by every feature's
+        spread otherwise (see "Unlabelled data and images" in the user guide).
     indicator : {"exact", "published"}, default="exact"
         Form of the gain; see :func:`~selmix_sk.gain.compute_gain`.
     confusion : {"soft", "hard"}, default="soft"
@@ -247,7 +287,12 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
     Notes
     -----
     Labels are encoded by ``np.unique``, so strings, objects and ``[-1, 1]``
-    all work as ordinary classes. On CUDA some kernels are not deterministic,
+    all work as ordinary classes; -1 marks unlabelled samples only with
+    ``unlabeled_label=-1``. Changing the default to -1, as
+    :mod:`sklearn.semi_supervised` has it, would silently discard a class of
+    binary ``{-1, 1}`` data, so unlabelled data are asked for by name.
+    ``X`` may be an array, a torch tensor or a torch ``Dataset`` of
+    ``(x, y)`` pairs, read a batch at a time. On CUDA some kernels are not deterministic,
     so two fits with the same ``random_state`` may differ slightly there.
 
     Examples
@@ -283,9 +328,13 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         logit_adjustment=1.0,
         tune_offsets="auto",
         head=None,
+        freeze_backbone=False,
+        unlabeled_label=None,
+        augment=None,
         indicator="exact",
         confusion="soft",
         keep_best=True,
+        memory_size=20,
         device="auto",
         random_state=None,
         verbose=0,
@@ -308,9 +357,13 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         self.logit_adjustment = logit_adjustment
         self.tune_offsets = tune_offsets
         self.head = head
+        self.freeze_backbone = freeze_backbone
+        self.unlabeled_label = unlabeled_label
+        self.augment = augment
         self.indicator = indicator
         self.confusion = confusion
         self.keep_best = keep_best
+        self.memory_size = memory_size
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -333,6 +386,10 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         _check_number("weight_decay", self.weight_decay, 0)
         _check_number("pretrain_epochs", self.pretrain_epochs, 1, integer=True)
         _check_number("logit_adjustment", self.logit_adjustment, 0)
+        if not isinstance(self.freeze_backbone, (bool, np.bool_)):
+            raise TypeError(f"freeze_backbone must be True or False, got {self.freeze_backbone!r}.")
+        if self.augment is not None and not callable(self.augment):
+            raise TypeError(f"augment must be callable or None, got {self.augment!r}.")
         if not isinstance(self.tune_offsets, (bool, np.bool_)) and not (
             isinstance(self.tune_offsets, str) and self.tune_offsets == "auto"
         ):
@@ -343,48 +400,60 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"indicator must be one of {INDICATORS}, got {self.indicator!r}.")
         if self.confusion not in CONFUSIONS:
             raise ValueError(f"confusion must be one of {CONFUSIONS}, got {self.confusion!r}.")
+        _check_number("memory_size", self.memory_size, 0, integer=True)
         _check_number("verbose", self.verbose, 0, integer=True)
         return _resolve_device(self.device)
 
-    def fit(self, X, y, X_val=None, y_val=None):
+    def fit(self, X, y=None, X_val=None, y_val=None):
         """Pre-train (if needed) and fine-tune the network with SelMix.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
-            Training data; any shape the network takes (images for a CNN).
-        y : array-like of shape (n_samples,)
-            Class labels.
-        X_val, y_val : array-like, default=None
+        X : array-like of shape (n_samples, n_features) or (n_samples, ...), \
+torch.Tensor or torch.utils.data.Dataset
+            Training data; any shape the network takes (images
+            ``(n_samples, channels, height, width)`` for a CNN), or a Dataset
+            of ``(x, y)`` pairs, read a batch at a time.
+        y : array-like of shape (n_samples,), default=None
+            Class labels, ``unlabeled_label`` for an unlabelled sample.
+            None only when ``X`` is a Dataset: its own labels.
+        X_val, y_val : array-like, torch.Tensor or Dataset, default=None
             A validation set to estimate the gains on, with every class of
             ``y``: then one network trains on all of ``X``. None: the
-            held-out parts come from ``cv``.
+            held-out parts come from ``cv``. ``y_val`` may be None when
+            ``X_val`` is a Dataset.
 
         Returns
         -------
         self : SelMixClassifier
         """
         self.device_ = self._check_params()
-        X, y = validate_data(self, X, y, dtype=np.float32, allow_nd=True)
+        X, y = self._check_inputs(X, y, reset=True)
         check_classification_targets(y)
-        self.classes_, y_enc = np.unique(y, return_inverse=True)
+        unlabelled = self._unlabelled(y)
+        if unlabelled.all():
+            raise ValueError(
+                f"Every sample of y is unlabelled (unlabeled_label={self.unlabeled_label!r}); "
+                "SelMixClassifier needs labelled samples of at least two classes."
+            )
+        self.classes_ = np.unique(y[~unlabelled])
         if len(self.classes_) < 2:
             raise ValueError(
-                f"SelMixClassifier needs samples of at least two classes; y has one class: "
-                f"{self.classes_[0]!r}."
+                f"SelMixClassifier needs labelled samples of at least two classes; y has one "
+                f"class: {self.classes_[0]!r}."
             )
-        if (X_val is None) != (y_val is None):
+        y_enc = self._encode(y, "y")
+        if (X_val is None) != (y_val is None) and not isinstance(X_val, Dataset):
             raise ValueError("Pass both X_val and y_val, or neither.")
         rng = check_random_state(self.random_state)
         if X_val is not None:
             parts = [(X, y_enc, *self._validate_validation_set(X_val, y_val))]
         elif self._uses_validation():
-            splits = check_splits(self.cv, y_enc, rng)
-            self._warn_if_few_held_out(np.concatenate([y_enc[held] for _, held in splits]))
-            parts = [(X[train], y_enc[train], X[held], y_enc[held]) for train, held in splits]
+            parts = self._held_out_parts(X, y_enc, rng)
+            self._warn_if_few_held_out(np.concatenate([part[3] for part in parts]))
         else:
             parts = [(X, y_enc, None, None)]
-        self._class_counts = np.bincount(y_enc, minlength=len(self.classes_))
+        self._class_counts = np.bincount(y_enc[~unlabelled], minlength=len(self.classes_))
         self._n_partial_fits = 0
         seeds = rng.randint(np.iinfo(np.int32).max, size=len(parts))
         members = Parallel(n_jobs=self.n_jobs)(
@@ -392,6 +461,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
             for part, seed in zip(parts, seeds, strict=True)
         )
         self._keep(members)
+        self._memory = ClassReservoir(len(self.classes_), self.memory_size).update(X, y_enc, rng)
         return self
 
     def partial_fit(self, X, y, classes=None):
@@ -420,7 +490,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
             self.device_ = self._check_params()
-        X, y = validate_data(self, X, y, dtype=np.float32, reset=first, allow_nd=True)
+        X, y = self._check_inputs(X, y, reset=first)
         check_classification_targets(y)
         if first:
             self.classes_ = np.unique(classes)
@@ -438,26 +508,114 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         if isinstance(self.random_state, numbers.Integral):
             # Each call its own stream: a seeded stream of chunks is reproducible.
             rng = np.random.RandomState([self.random_state, self._n_partial_fits])
-        self._class_counts += np.bincount(y_enc, minlength=len(self.classes_))
+        self._class_counts += np.bincount(y_enc[y_enc >= 0], minlength=len(self.classes_))
+        memory = getattr(self, "_memory", None)
+        if first or memory is None:
+            memory = ClassReservoir(len(self.classes_), self.memory_size)
+        if memory.size and isinstance(X, Dataset):
+            X = torch.cat(list(input_batches(X, self.batch_size))).numpy()
+        X_replay, y_replay = memory.replay(X, y_enc)
+        X_all, y_all = X, y_enc
+        if y_replay.size:
+            X_all, y_all = np.concatenate([X, X_replay]), np.concatenate([y_enc, y_replay])
         members = []
         for net in [None] if first else self.nets_:
-            part = self._hold_out(X, y_enc, rng)
+            part = (self._held_out_parts(X_all, y_all, rng)[0] if self._uses_validation()
+                    else (X_all, y_all, None, None))
+            # The memory makes the training part more balanced than the stream: the
+            # logit adjustment follows the shares trained on.
+            prior = self._prior(part[1]) if y_replay.size else self._prior()
             members.append(self._train_member(*part, seed=rng.randint(np.iinfo(np.int32).max),
-                                              prior=self._prior(), net=net, epochs=1))
+                                              prior=prior, net=net, epochs=1))
         self._keep(members)
+        self._memory = memory.update(X, y_enc, rng)
         return self
 
+    def _check_inputs(self, X, y=None, *, reset):
+        """``X`` and ``y`` validated: arrays as scikit-learn does, a Dataset as it is.
+
+        A tensor becomes an array. A Dataset is read for the shape of its
+        first input only; ``y=None`` with a Dataset, when fitting, reads its
+        labels. The shape of a sample must be the one seen when fitting.
+        """
+        if torch.is_tensor(X):
+            X = X.detach().cpu().numpy()
+        if torch.is_tensor(y):
+            y = y.detach().cpu().numpy()
+        if isinstance(X, Dataset):
+            if not len(X):
+                raise ValueError("X is an empty Dataset.")
+            self._check_shape(tuple(next(input_batches(X, 1)).shape[1:]), reset)
+            if reset:
+                if y is None:
+                    y = dataset_labels(X)
+                y = validate_data(self, X="no_validation", y=y, reset=True)
+                self.n_features_in_ = self._input_shape[0] if self._input_shape else 1
+            elif y is not None:
+                y = validate_data(self, X="no_validation", y=y, reset=False)
+            if y is not None and len(y) != len(X):
+                raise ValueError(f"X has {len(X)} items and y {len(y)} labels.")
+            return X, y
+        if not reset and hasattr(X, "shape"):
+            self._check_shape(tuple(X.shape[1:]), reset)
+        if y is None:
+            X = validate_data(self, X, dtype=np.float32, reset=reset, allow_nd=True)
+        else:
+            X, y = validate_data(self, X, y, dtype=np.float32, reset=reset, allow_nd=True)
+        self._check_shape(X.shape[1:], reset)
+        return X, y
+
+    def _check_shape(self, shape, reset):
+        """Remember the shape of a sample, or check it against the one remembered."""
+        if reset:
+            self._input_shape = tuple(shape)
+            return
+        fitted = getattr(self, "_input_shape", None)
+        # Two 2-D shapes that differ get scikit-learn's own message, on the feature count.
+        if fitted is not None and tuple(shape) != fitted and len(shape) + len(fitted) > 2:
+            raise ValueError(
+                f"X has samples of shape {tuple(shape)}, but this {type(self).__name__} was "
+                f"fitted on samples of shape {fitted}."
+            )
+
+    def _unlabelled(self, y):
+        """Which samples of ``y`` carry ``unlabeled_label``."""
+        if self.unlabeled_label is None:
+            return np.zeros(len(y), dtype=bool)
+        return np.asarray(y == self.unlabeled_label, dtype=bool).reshape(len(y))
+
     def _encode(self, y, name):
-        unknown = np.setdiff1d(np.unique(y), self.classes_)
+        """Labels as class indices, -1 for an unlabelled sample."""
+        unlabelled = self._unlabelled(y)
+        labelled = y[~unlabelled]
+        unknown = np.setdiff1d(np.unique(labelled), self.classes_)
         if unknown.size:
             raise ValueError(
                 f"{name} has labels that are not among the classes {self.classes_!r}: {unknown!r}."
             )
-        return np.searchsorted(self.classes_, y)
+        encoded = np.full(len(y), -1, dtype=np.intp)
+        encoded[~unlabelled] = np.searchsorted(self.classes_, labelled)
+        return encoded
+
+    def _held_out_parts(self, X, y, rng):
+        """``(X_train, y_train, X_held_out, y_held_out)`` for every split of ``cv``.
+
+        Only labelled samples are split; the unlabelled ones train in every part.
+        """
+        labelled, pool = np.flatnonzero(y >= 0), np.flatnonzero(y < 0)
+        splits = check_splits(self.cv, y[labelled], rng)
+        parts = []
+        for train, held in splits:
+            train, held = np.concatenate([labelled[train], pool]), labelled[held]
+            parts.append((take(X, train), y[train], take(X, held), y[held]))
+        return parts
 
     def _validate_validation_set(self, X_val, y_val):
-        X_val, y_val = validate_data(self, X_val, y_val, dtype=np.float32, reset=False,
-                                     allow_nd=True)
+        X_val, y_val = self._check_inputs(X_val, y_val, reset=False)
+        if y_val is None:
+            y_val = dataset_labels(X_val)
+        if self._unlabelled(y_val).any():
+            raise ValueError("y_val has unlabelled samples; the validation set must be labelled.")
         y_val_enc = self._encode(y_val, "y_val")
         missing = np.setdiff1d(np.arange(len(self.classes_)), y_val_enc)
         if missing.size:
@@ -469,19 +627,11 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
 
     def _prior(self, y=None):
         """Training share of every class (smoothed): of ``y``, or of all data seen."""
-        counts = self._class_counts if y is None else np.bincount(y, minlength=len(self.classes_))
+        if y is None:
+            counts = self._class_counts
+        else:
+            counts = np.bincount(y[y >= 0], minlength=len(self.classes_))
         return (counts + 1.0) / (counts + 1.0).sum()
-
-    def _hold_out(self, X, y, rng):
-        """``(X_train, y_train, X_val, y_val)`` of one chunk: the first split of ``cv``.
-
-        Without anything to validate (no fine-tuning, no offsets), everything
-        trains and the validation set is ``(None, None)``.
-        """
-        if not self._uses_validation():
-            return X, y, None, None
-        train, valid = check_splits(self.cv, y, rng)[0]
-        return X[train], y[train], X[valid], y[valid]
 
     def _warn_if_few_held_out(self, y_held_out):
         counts = np.bincount(y_held_out, minlength=len(self.classes_))
@@ -517,7 +667,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
             if net is None:
                 net, fitted = self._build_net(X)
                 # Before any training: a network that cannot serve SelMix fails in seconds.
-                self._check_module(net, X[:2])
+                self._check_module(net, next(input_batches(X, 2)))
                 if fitted and epochs is None:
                     epochs = 0
             finished = epochs == 0 or self._pretrain(net, X, y, epochs, prior)
@@ -527,15 +677,30 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
     def _build_net(self, X):
         """The network to train, and whether it is already fitted."""
         n_classes = len(self.classes_)
-        if self.net is None:
+        shape = next(input_batches(X, 1)).shape[1:]
+        if self.net is None and len(shape) == 3:
+            mean, scale = channel_statistics(X)
+            net = PretrainNet(
+                SmallCNN,
+                module__n_classes=n_classes,
+                module__in_channels=shape[0],
+                module__input_mean=mean,
+                module__input_scale=scale,
+                optimizer=torch.optim.AdamW,
+                lr=1e-3,
+                max_epochs=self.pretrain_epochs,
+                batch_size=self.batch_size,
+                iterator_train__shuffle=True,
+            )
+        elif self.net is None:
             if X.ndim != 2:
                 raise ValueError(
-                    "The default network (net=None) is an MLP for 2-D X; got samples of "
-                    f"shape {X.shape[1:]}. Pass a network for inputs of other shapes, such as "
-                    "net=NeuralNetClassifier(MyCNN, ...) for images."
+                    "The default network (net=None) is an MLP for 2-D X and a SmallCNN for "
+                    f"images (4-D X); got samples of shape {tuple(shape)}. Pass a network for "
+                    "inputs of other shapes."
                 )
             scale = X.std(axis=0)
-            net = NeuralNetClassifier(
+            net = PretrainNet(
                 MLP,
                 module__n_features=X.shape[1],
                 module__n_classes=n_classes,
@@ -556,7 +721,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
             net = clone(self.net)
             module = net.module
             params = net.get_params()
-            for name, value in (("n_features", X.shape[1]), ("n_classes", n_classes)):
+            for name, value in (("n_features", shape[0]), ("n_classes", n_classes)):
                 if _accepts(module, name) and f"module__{name}" not in params:
                     net.set_params(**{f"module__{name}": value})
         callbacks = list(net.callbacks or [])
@@ -577,13 +742,9 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         return net.initialize(), False
 
     def _pretrain(self, net, X, y, epochs, prior):
-        if isinstance(net.criterion_, LogitAdjustedLoss):
-            net.criterion_.log_prior.copy_(torch.log(torch.as_tensor(prior)))
         epochs = epochs or net.max_epochs
-        done_before = len(net.history)
         # skorch ends training quietly on KeyboardInterrupt, keeping what it learnt.
-        net.partial_fit(X, y, epochs=epochs)
-        done = len(net.history) - done_before
+        done = pretrain(net, X, y, class_prior=prior, epochs=epochs, augment=self.augment)
         if done < epochs:
             warnings.warn(
                 f"Pre-training was interrupted after {done} of {epochs} epochs; fine-tuning is "
@@ -599,19 +760,17 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
             # No fine-tuning and no offsets: nothing was held out, nothing to evaluate.
             return _Member(net, objective)
         device = torch.device(self.device_)
-        module = net.module_
-        mixer = FeatureMixer(module, self.head)
-        generator = torch.Generator(device=device).manual_seed(int(seed))
-        sampler = PairSampler(
-            torch.as_tensor(X, device=device),
-            torch.as_tensor(y, device=device),
-            len(self.classes_),
-            self.batch_size,
-            self.mixup_lambda_min,
-            generator,
-        )
+        module = tuned = net.module_
+        head = self.head
+        if self.freeze_backbone:
+            # The backbone never changes: its output is computed once, and the head trains alone.
+            X, X_val = (head_features(module, part, head=head) for part in (X, X_val))
+            tuned, head = HeadOnly(module, head), "head"
+        mixer = FeatureMixer(tuned, head)
+        sampler = make_pair_sampler(X, y, len(self.classes_), self.batch_size,
+                                    self.mixup_lambda_min, seed, device)
         refresh = GainRefresh(
-            torch.as_tensor(X_val, device=device),
+            X_val if isinstance(X_val, Dataset) else torch.as_tensor(X_val, device=device),
             torch.as_tensor(y_val, device=device),
             objective,
             self.selection,
@@ -630,7 +789,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         if self.verbose and steps:
             callbacks.append(("progress", ProgressBar(steps, desc="SelMix")))
         SelMixNet(
-            module,
+            tuned,
             sampler=sampler,
             mixer=mixer,
             refresh_every=self.refresh_every,
@@ -662,7 +821,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
                 stacklevel=4,
             )
         return _Member(net, objective, y_val, refresh.records_, refresh.logits_,
-                       refresh.snapshots_)
+                       refresh.snapshots_, tuned)
 
     def _keep(self, members):
         """Adopt the trained networks at the refresh the pooled held-out record selects."""
@@ -679,7 +838,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         keep %= len(counted)
         for member in members:
             if member.snapshots:
-                member.net.module_.load_state_dict(member.snapshots[keep])
+                member.tuned.load_state_dict(member.snapshots[keep])
         self.history_ = self._pooled_history(members, counted, keep)
         if self._tunes_offsets():
             log_proba = torch.cat([torch.log_softmax(member.logits[keep].to(torch.float64), 1)
@@ -716,7 +875,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
     def _check_module(self, net, X):
         module = net.module_
         mixer = FeatureMixer(module, self.head)
-        X = torch.as_tensor(X, device=torch.device(self.device_))
+        X = X.to(torch.device(self.device_))
         module.eval()
         try:
             with torch.no_grad(), mixer.recording() as features:
@@ -736,11 +895,11 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
     def _logits(self, X):
         """Log of the networks' mean probabilities, plus ``offsets_``."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float32, reset=False, allow_nd=True)
+        X, _ = self._check_inputs(X, reset=False)
         # A DataLoader draws a seed from the global generator even without shuffling.
         with torch.random.fork_rng(devices=[]):
             log_proba = torch.stack([
-                torch.log_softmax(net.forward(X, training=False).to(torch.float64), dim=1)
+                torch.log_softmax(_forward_all(net, X).to(torch.float64), dim=1)
                 for net in self.nets_
             ])
         mean = torch.logsumexp(log_proba, dim=0) - math.log(len(self.nets_))
@@ -833,6 +992,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
                             for net in self.nets_],
                 "classes": labels,
                 "n_features_in": int(self.n_features_in_),
+                "input_shape": list(getattr(self, "_input_shape", (self.n_features_in_,))),
                 "feature_names_in": None if names is None else names.tolist(),
                 "class_counts": torch.from_numpy(self._class_counts),
                 "offsets": torch.from_numpy(self.offsets_),
@@ -868,6 +1028,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"{path!s} was not written by SelMixClassifier.save_params.")
         self.classes_ = np.asarray(state["classes"])
         self.n_features_in_ = state["n_features_in"]
+        self._input_shape = tuple(state.get("input_shape", [self.n_features_in_]))
         if state["feature_names_in"] is not None:
             self.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
         self._class_counts = state["class_counts"].numpy()
@@ -877,7 +1038,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         modules = state["modules"] if "modules" in state else [state["module"]]
         self.nets_ = []
         for weights in modules:
-            net, _ = self._build_net(np.zeros((2, self.n_features_in_), dtype=np.float32))
+            net, _ = self._build_net(np.zeros((2, *self._input_shape), dtype=np.float32))
             try:
                 net.module_.load_state_dict(weights)
             except RuntimeError as exc:
@@ -888,6 +1049,14 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
             self.nets_.append(net)
         self.objective_ = make_objective(self.objective, self.constraints).reset(self._prior())
         return self
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # skorch maps the networks of a model fitted on CUDA to the CPU when loaded where
+        # there is no GPU; the estimator follows, so that it predicts there.
+        fitted_on_cuda = str(getattr(self, "device_", "cpu")).startswith("cuda")
+        if fitted_on_cuda and not torch.cuda.is_available():
+            self.device_ = "cpu"
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -5,6 +5,7 @@ import math
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import EpochTimer, PassthroughScoring
+from skorch.dataset import get_len
 
 from .mixup import freeze_batchnorm
 
@@ -29,7 +30,45 @@ class _PairBatches:
             yield self.sampler.draw()
 
 
-class SelMixNet(NeuralNet):
+class DeviceSteps:
+    """What a skorch net of this package does differently on an accelerator.
+
+    The training forward pass runs in mixed precision on CUDA (the logits
+    come back in float32, so the loss is computed in full precision;
+    predictions, without gradients, stay in full precision), and a training
+    epoch does not wait for the device after every batch: skorch's loop
+    reads every batch loss with ``loss.item()``, a host-device
+    synchronisation; here the losses stay on the device until the end of the
+    epoch, where all are read at once. For SelMix an epoch is a refresh
+    period, which synchronises anyway. On the CPU both are the same
+    computation as skorch's.
+    """
+
+    def infer(self, x, **fit_params):
+        if torch.device(self.device).type != "cuda" or not torch.is_grad_enabled():
+            return super().infer(x, **fit_params)
+        # bfloat16 keeps float32's range: the loss needs no scaling.
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            return super().infer(x, **fit_params).float()
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        if not training or iterator is None:
+            return super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+        losses = []
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            losses.append(step["loss"].detach())
+            self.history.record_batch(prefix + "_batch_size", get_len(batch[0]))
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+        if losses:
+            batches = self.history[-1]["batches"][-len(losses):]
+            for row, loss in zip(batches, torch.stack(losses).tolist(), strict=True):
+                row[prefix + "_loss"] = loss
+        self.history.record(prefix + "_batch_count", len(losses))
+
+
+class SelMixNet(DeviceSteps, NeuralNet):
     """A skorch net whose training steps are SelMix mixups of a shared module.
 
     Each skorch epoch is one refresh period of ``refresh_every`` steps, so

@@ -3,8 +3,11 @@
 import numpy as np
 import torch
 from torch import nn
+from torch.utils.data import Dataset
 
-__all__ = ["MLP", "LogitAdjustedLoss", "SmallCNN"]
+from ._samplers import load_inputs
+
+__all__ = ["MLP", "LogitAdjustedLoss", "SmallCNN", "channel_statistics"]
 
 
 def _standardisation(n, mean, scale):
@@ -64,6 +67,38 @@ class MLP(nn.Module):
 
     def forward(self, X):
         return self.head(self.backbone((X - self.input_mean) / self.input_scale))
+
+
+def channel_statistics(X, max_items=1024):
+    """Mean and spread of every channel of images ``(N, C, H, W)``, for standardising them.
+
+    Parameters
+    ----------
+    X : array-like of shape (N, C, H, W) or torch.utils.data.Dataset
+        Images, or a Dataset of ``(image, label)`` pairs, of which up to
+        ``max_items`` spread evenly are read (its labels are not).
+    max_items : int, default=1024
+
+    Returns
+    -------
+    mean, scale : ndarray of shape (C,)
+        A channel of constant value gets the scale 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from selmix_sk._modules import channel_statistics
+    >>> images = np.stack([np.zeros((2, 4, 4)), np.ones((2, 4, 4))]) * [[[[1.0]], [[0.0]]]]
+    >>> channel_statistics(images)
+    (array([0.5, 0. ]), array([0.5, 1. ]))
+    """
+    if isinstance(X, Dataset):
+        indices = np.linspace(0, len(X) - 1, min(len(X), max_items)).round().astype(int)
+        X = load_inputs(X, np.unique(indices))
+    X = torch.as_tensor(np.asarray(X), dtype=torch.float64)
+    mean = X.mean(dim=(0, 2, 3))
+    scale = X.std(dim=(0, 2, 3), correction=0)
+    return mean.numpy(), torch.where(scale > 1e-6, scale, 1.0).numpy()
 
 
 class SmallCNN(nn.Module):

@@ -15,13 +15,14 @@ marks unlabelled samples with -1.
 
 import numpy as np
 import torch
-from skorch import NeuralNet
+from skorch import NeuralNet, NeuralNetClassifier
 from skorch.callbacks import EpochTimer, PassthroughScoring
 from skorch.dataset import Dataset as SkorchDataset
 from torch.nn import functional as F
 from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
+from ._finetune import DeviceSteps
 from ._modules import LogitAdjustedLoss
 from ._samplers import dataset_labels, load_inputs
 
@@ -156,6 +157,23 @@ def default_augment(X):
     return FeatureNoise(X.std(0, correction=0))
 
 
+class PretrainNet(DeviceSteps, NeuralNetClassifier):
+    """The default networks' skorch classifier: mixed precision and no per-batch sync on CUDA.
+
+    See :class:`~selmix_sk._finetune.DeviceSteps`; on the CPU it is
+    :class:`skorch.NeuralNetClassifier`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from selmix_sk import MLP
+    >>> from selmix_sk._pretrain import PretrainNet
+    >>> net = PretrainNet(MLP, module__n_features=2, module__n_classes=2).initialize()
+    >>> net.predict_proba(np.zeros((1, 2), dtype=np.float32)).shape
+    (1, 2)
+    """
+
+
 class _Relabelled(Dataset):
     """A Dataset of ``(x, y)`` pairs whose labels are replaced by ``targets``."""
 
@@ -206,7 +224,7 @@ class _FixMatchBatches:
                    self._load(self.unlabelled[drawn]))
 
 
-class FixMatchNet(NeuralNet):
+class FixMatchNet(DeviceSteps, NeuralNet):
     """FixMatch with the logit-adjusted loss, as a skorch net around a shared module.
 
     A training step takes a batch of labelled samples and ``mu`` times as
@@ -360,7 +378,11 @@ def pretrain(net, X, y, *, class_prior, epochs, augment=None, threshold=0.95, mu
         criterion.log_prior.copy_(torch.log(prior))
     if not (labels < 0).any():
         done_before = len(net.history)
-        net.partial_fit(X, labels, epochs=epochs)
+        if isinstance(X, Dataset):
+            # skorch reads a Dataset's own labels; train on the encoded ones.
+            net.partial_fit(_Relabelled(X, labels), None, epochs=epochs)
+        else:
+            net.partial_fit(X, labels, epochs=epochs)
         return len(net.history) - done_before
     optimizer = {key: value for key, value in net.get_params().items()
                  if key == "optimizer" or key.startswith("optimizer__")}

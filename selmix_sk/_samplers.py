@@ -311,6 +311,80 @@ def load_inputs(dataset, indices):
     return batch
 
 
+def take(X, indices):
+    """The items ``indices`` of an array, a tensor or a Dataset (as a ``Subset``, unread).
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from torch.utils.data import TensorDataset
+    >>> from selmix_sk._samplers import take
+    >>> take(np.arange(5), [4, 0])
+    array([4, 0])
+    >>> len(take(TensorDataset(torch.zeros(5, 2)), [4, 0]))
+    2
+    """
+    return Subset(X, np.asarray(indices).tolist()) if isinstance(X, Dataset) else X[indices]
+
+
+def input_batches(X, batch_size):
+    """The inputs of an array, a tensor or a Dataset of ``(x, y)`` pairs, as tensor batches.
+
+    A Dataset is read a batch at a time and its labels are never touched.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch.utils.data import TensorDataset
+    >>> from selmix_sk._samplers import input_batches
+    >>> dataset = TensorDataset(torch.zeros(5, 2), torch.arange(5))
+    >>> [tuple(batch.shape) for batch in input_batches(dataset, 2)]
+    [(2, 2), (2, 2), (1, 2)]
+    """
+    if isinstance(X, Dataset):
+        for start in range(0, len(X), batch_size):
+            yield load_inputs(X, range(start, min(start + batch_size, len(X))))
+    else:
+        yield from torch.as_tensor(X).split(batch_size)
+
+
+def make_pair_sampler(X, y, n_classes, batch_size, lambda_min, seed, device):
+    """The sampler for ``X``: a Dataset is read by batch, arrays and tensors move to ``device``.
+
+    Parameters
+    ----------
+    X : array-like, torch.Tensor or torch.utils.data.Dataset
+    y : array-like of shape (n_samples,)
+        Encoded labels, -1 for an unlabelled sample; never read from a Dataset.
+    n_classes, batch_size : int
+    lambda_min : float
+    seed : int
+        Seeds the draws, on the device that draws them.
+    device : str or torch.device
+
+    Returns
+    -------
+    sampler : PairSampler or DatasetPairSampler
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from selmix_sk._samplers import make_pair_sampler
+    >>> X, y = np.zeros((4, 3), dtype=np.float32), np.array([0, 1, 1, -1])
+    >>> make_pair_sampler(X, y, 2, 8, 0.6, seed=0, device="cpu").n_unlabelled
+    1
+    """
+    device = torch.device(device)
+    if isinstance(X, Dataset):
+        generator = torch.Generator().manual_seed(int(seed))
+        return DatasetPairSampler(X, np.asarray(y), n_classes, batch_size, lambda_min,
+                                  generator, device=device)
+    generator = torch.Generator(device=device).manual_seed(int(seed))
+    return PairSampler(torch.as_tensor(X, device=device),
+                       torch.as_tensor(np.asarray(y), dtype=torch.long, device=device),
+                       n_classes, batch_size, lambda_min, generator)
+
+
 class DatasetPairSampler(_PairDraws):
     """Draws (i, j)-mixup batches from a torch ``Dataset``, loading only the batch.
 

@@ -4,6 +4,7 @@ import torch
 from skorch.callbacks import Callback
 from tqdm.auto import tqdm
 
+from ._samplers import input_batches
 from .gain import compute_gain, sampling_distribution
 from .objectives import _recalls
 
@@ -13,6 +14,7 @@ __all__ = [
     "evaluate_validation",
     "history_row",
     "pair_probabilities",
+    "pseudo_labels",
 ]
 
 SELECTIONS = ("selmix", "uniform", "greedy")
@@ -59,11 +61,48 @@ def pair_probabilities(gain, selection, temperature):
     return sampling_distribution(gain / scale if scale > 0 else gain, temperature)
 
 
-def _forward(module, mixer, X, batch_size):
-    """Logits and head inputs of ``module`` on ``X``, in chunks, without gradients."""
+def _forward(module, mixer, X, batch_size, device=None):
+    """Logits and head inputs of ``module`` on ``X`` (a tensor or a Dataset), in chunks.
+
+    Without gradients; chunks move to ``device`` (None: where they are).
+    """
     with torch.no_grad(), mixer.recording() as features:
-        logits = torch.cat([module(chunk) for chunk in X.split(batch_size)])
+        logits = torch.cat([module(chunk.to(device, non_blocking=True))
+                            for chunk in input_batches(X, batch_size)])
     return logits, torch.cat(features).to(torch.float64)
+
+
+def pseudo_labels(module, sampler, batch_size=1024):
+    """The class ``module`` predicts for each unlabelled sample of ``sampler``, as it orders them.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        In eval mode.
+    sampler : PairSampler or DatasetPairSampler
+    batch_size : int, default=1024
+
+    Returns
+    -------
+    labels : torch.Tensor of shape (sampler.n_unlabelled,)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from selmix_sk._samplers import PairSampler
+    >>> from selmix_sk.callbacks import pseudo_labels
+    >>> X = torch.tensor([[1.0], [-1.0], [2.0], [-3.0]])
+    >>> sampler = PairSampler(X, torch.tensor([0, 1, -1, -1]), 2, 4, 0.6, torch.Generator())
+    >>> module = nn.Linear(1, 2)
+    >>> with torch.no_grad():
+    ...     _ = module.weight.copy_(torch.tensor([[1.0], [-1.0]])), module.bias.zero_()
+    >>> pseudo_labels(module, sampler)
+    tensor([0, 1])
+    """
+    with torch.no_grad():
+        return torch.cat([module(batch).argmax(1)
+                          for batch in sampler.unlabelled_batches(batch_size)])
 
 
 def _confusion(logits, y, n_classes, soft):
@@ -162,7 +201,7 @@ def history_row(objective, class_labels, step, value, C, max_gain, multipliers):
     >>> from selmix_sk.objectives import make_objective
     >>> C = np.array([[0.4, 0.1], [0.0, 0.5]])
     >>> row = history_row(make_objective("mean_recall"), ["a", "b"], 20, 0.9, C, 0.1, None)
-    >>> row["min_recall"], row["recall_b"]
+    >>> float(row["min_recall"]), float(row["recall_b"])
     (0.8, 1.0)
     """
     recall = _recalls(C)[0]
@@ -187,12 +226,18 @@ class GainRefresh(Callback):
     :class:`~selmix_sk._finetune.SelMixNet` (one epoch is one refresh period),
     it evaluates the module on the validation set, advances the objective's
     multipliers, computes the gain of every pair and hands the pair
-    probabilities of the selection policy to the sampler.
+    probabilities of the selection policy to the sampler. When the sampler
+    holds unlabelled samples, it also predicts them and hands the sampler
+    these pseudo-labels (see :func:`pseudo_labels`), by which the second
+    sample of a pair is drawn until the next refresh.
 
     Parameters
     ----------
-    X_val, y_val : torch.Tensor
-        Validation inputs and encoded labels, on the module's device.
+    X_val : torch.Tensor or torch.utils.data.Dataset
+        Validation inputs, on the module's device; a Dataset of ``(x, y)``
+        pairs is read a batch at a time, its own labels unread.
+    y_val : torch.Tensor
+        Encoded validation labels, on the module's device.
     objective : Objective
     selection : {"selmix", "uniform", "greedy"}
     temperature, lambda_min : float
@@ -248,13 +293,16 @@ class GainRefresh(Callback):
         module, mixer = net.module_, net.mixer
         training = module.training
         module.eval()
-        logits, features = _forward(module, mixer, self.X_val, batch_size=1024)
-        module.train(training)
+        logits, features = _forward(module, mixer, self.X_val, 1024, self.y_val.device)
         if not torch.isfinite(logits).all():
+            module.train(training)
             # Steps too large for this network: stop as skorch's EarlyStopping does, and
             # leave the estimator the refreshes recorded so far.
             self.diverged_at_ = step
             raise KeyboardInterrupt
+        if net.sampler.n_unlabelled:
+            net.sampler.set_pseudo_labels(pseudo_labels(module, net.sampler))
+        module.train(training)
         n_classes = len(self.class_labels)
         counted = _confusion(logits, self.y_val, n_classes, soft=False)
         # A few validation samples a class make argmax counts jump; the mean

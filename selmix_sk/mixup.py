@@ -15,9 +15,8 @@ from contextlib import contextmanager
 
 import torch
 from torch import nn
-from torch.utils.data import Dataset
 
-from ._samplers import load_inputs
+from ._samplers import input_batches
 
 __all__ = ["FeatureMixer", "HeadOnly", "find_head", "freeze_batchnorm", "head_features"]
 
@@ -189,14 +188,6 @@ def _device(module):
     return torch.device("cpu") if parameter is None else parameter.device
 
 
-def _batches(X, batch_size):
-    if isinstance(X, Dataset):
-        for start in range(0, len(X), batch_size):
-            yield load_inputs(X, range(start, min(start + batch_size, len(X))))
-    else:
-        yield from torch.as_tensor(X).split(batch_size)
-
-
 def head_features(module, X, *, head=None, batch_size=1024):
     """The input features of ``module``'s head on ``X``, computed once without gradients.
 
@@ -238,7 +229,7 @@ def head_features(module, X, *, head=None, batch_size=1024):
     calls = 0
     try:
         with torch.no_grad(), mixer.recording() as features:
-            for batch in _batches(X, batch_size):
+            for batch in input_batches(X, batch_size):
                 module(batch.to(device, non_blocking=True))
                 calls += 1
     finally:

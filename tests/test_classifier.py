@@ -498,5 +498,6 @@ def test_images_through_a_network_of_ones_own(digits):
     assert list(clf.history_["step"]) == [0, 20, 40]
     assert clf.predict_proba(images[1::2]).shape == (len(y[1::2]), 10)
     assert (clf.predict(images[1::2]) == y[1::2]).mean() > 0.8  # chance is 0.1
-    with pytest.raises(ValueError, match=r"MLP for 2-D X; got samples of shape \(1, 8, 8\)"):
-        SelMixClassifier(**FAST).fit(images[::2], y[::2])
+    # The default networks: an MLP for 2-D X, a SmallCNN for images; nothing for 3-D X.
+    with pytest.raises(ValueError, match=r"images \(4-D X\); got samples of shape \(8, 8\)"):
+        SelMixClassifier(**FAST).fit(images[::2, 0], y[::2])
