@@ -7,7 +7,7 @@ on that objective is largest.
 """
 
 from ._classifier import SelMixClassifier
-from ._modules import MLP, LogitAdjustedLoss
+from ._modules import MLP, LogitAdjustedLoss, SmallCNN
 
-__all__ = ["MLP", "LogitAdjustedLoss", "SelMixClassifier"]
-__version__ = "0.1.0"
+__all__ = ["MLP", "LogitAdjustedLoss", "SelMixClassifier", "SmallCNN"]
+__version__ = "0.2.0"

@@ -382,7 +382,7 @@ def main(argv=None):
     --------
     >>> from selmix_sk._cli import main
     >>> main(["--version"])
-    selmix-sk 0.1.0
+    selmix-sk 0.2.0
     0
     """
     argv = sys.argv[1:] if argv is None else list(argv)
