@@ -1,0 +1,101 @@
+"""Unlabelled samples in SelMixClassifier: marked by unlabeled_label, never held out, never read."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits
+from skorch import NeuralNetClassifier
+from test_samplers import _HalfSecret
+from torch import nn
+
+from selmix_sk import SelMixClassifier, SmallCNN
+from selmix_sk._finetune import SelMixNet
+from selmix_sk._samplers import PairSampler
+from selmix_sk.callbacks import GainRefresh
+from selmix_sk.mixup import FeatureMixer
+from selmix_sk.objectives import make_objective
+
+FAST = dict(finetune_steps=6, refresh_every=3, pretrain_epochs=1, batch_size=32, cv=0.25,
+            device="cpu", random_state=0)
+
+
+@pytest.fixture(scope="module")
+def digit_images():
+    X, y = load_digits(return_X_y=True)
+    return (X[:300] / 16.0).astype(np.float32).reshape(-1, 1, 8, 8), y[:300]
+
+
+def _small_cnn(**kwargs):
+    return NeuralNetClassifier(SmallCNN, module__widths=(4, 8), lr=0.01, max_epochs=1,
+                               batch_size=32, **kwargs)
+
+
+def test_fit_never_reads_an_unlabelled_true_label(digit_images):
+    X, y = digit_images
+    # Items from 200 on raise when their label is read, by anyone, at any stage.
+    dataset = _HalfSecret(torch.as_tensor(X), y, 200)
+    y_seen = np.r_[y[:200], np.full(100, -1)]
+    clf = SelMixClassifier(_small_cnn(), unlabeled_label=-1, **FAST).fit(dataset, y_seen)
+    np.testing.assert_array_equal(clf.classes_, np.arange(10))  # -1 is no class
+    assert list(clf.history_["step"]) == [0, 3, 6]
+    assert clf.predict(dataset).shape == (300,)
+
+
+def test_unlabelled_samples_train_every_fold_and_are_never_held_out(digit_images):
+    X, y = digit_images
+    y_seen = np.where(np.arange(300) % 3 == 0, -1, y)
+    clf = SelMixClassifier(unlabeled_label=-1, cv=3)
+    clf.classes_ = np.arange(10)
+    y_enc = clf._encode(y_seen, "y")
+    parts = clf._held_out_parts(X, y_enc, np.random.RandomState(0))
+    assert len(parts) == 3
+    for _, y_train, _, y_held_out in parts:
+        assert (y_held_out >= 0).all()
+        assert (y_train == -1).sum() == 100
+    held_out = np.concatenate([part[3] for part in parts])
+    assert len(held_out) == 200  # every labelled sample is held out once
+
+
+def test_minus_one_is_a_class_unless_named(digit_images):
+    X, y = digit_images
+    binary = np.where(y < 5, -1, 1)
+    clf = SelMixClassifier(**{**FAST, "finetune_steps": 0}).fit(X.reshape(300, -1), binary)
+    np.testing.assert_array_equal(clf.classes_, [-1, 1])
+    with pytest.raises(ValueError, match="labelled samples of at least two classes; y has one"):
+        SelMixClassifier(unlabeled_label=-1, **FAST).fit(X.reshape(300, -1), binary)
+
+
+def test_string_marker_and_bad_unlabelled_input(digit_images):
+    X, y = digit_images
+    X = X.reshape(300, -1)
+    names = np.array([f"d{k}" for k in y], dtype=object)
+    names[::4] = "?"
+    clf = SelMixClassifier(unlabeled_label="?", **{**FAST, "finetune_steps": 0})
+    assert "?" not in clf.fit(X, names).classes_
+    with pytest.raises(ValueError, match="Every sample of y is unlabelled"):
+        SelMixClassifier(unlabeled_label=-1, **FAST).fit(X, np.full(300, -1))
+    y_seen = np.where(y == 9, -1, y)  # class 9 has no labelled sample
+    with pytest.raises(ValueError, match=r"y_val has labels that are not among the classes"):
+        SelMixClassifier(unlabeled_label=-1, **FAST).fit(X, y_seen, X, y)
+    with pytest.raises(ValueError, match="y_val has unlabelled samples"):
+        SelMixClassifier(unlabeled_label=-1, **FAST).fit(X, y_seen, X, y_seen)
+
+
+def test_refresh_draws_second_samples_from_the_pool_by_pseudo_label():
+    # Class k sits at 4k; the pool sits on the classes' own points, shifted by 0.5.
+    X = torch.tensor([[0.0], [4.0], [8.0], [0.5], [4.5], [8.5]] * 4)
+    y = torch.tensor([0, 1, 2, -1, -1, -1] * 4)
+    module = nn.Sequential(nn.Linear(1, 3))
+    with torch.no_grad():  # logits -(x - 4k)^2 up to a constant: nearest class wins
+        module[0].weight.copy_(torch.tensor([[0.0], [8.0], [16.0]]))
+        module[0].bias.copy_(torch.tensor([0.0, -16.0, -64.0]))
+    sampler = PairSampler(X, y, 3, 64, 0.6, torch.Generator().manual_seed(0))
+    refresh = GainRefresh(X[:3], y[:3], make_objective("min_recall").reset(np.full(3, 1 / 3)),
+                          "uniform", 0.1, 0.6, "exact", [0, 1, 2])
+    SelMixNet(module, sampler=sampler, mixer=FeatureMixer(module), refresh_every=1,
+              total_steps=1, criterion=nn.CrossEntropyLoss, optimizer=torch.optim.SGD, lr=0.0,
+              callbacks=[("gain_refresh", refresh)]).fit(X, y)
+    second = sampler.draw()[1]
+    # Every second sample is a pool sample predicted as its pair's class j.
+    assert (second % 1 == 0.5).all()
+    assert len(set((second // 4).flatten().tolist())) == 3
