@@ -243,6 +243,14 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         Either way, fine-tuning stops with a warning if the logits stop being
         finite, and keeps the weights of an earlier refresh. The weights of
         every refresh are copied to the CPU while fine-tuning.
+    memory_size : int, default=50
+        Samples of every class that ``partial_fit`` keeps in memory, a
+        uniform sample of the class's stream (a reservoir per class). Each
+        call trains and holds out on its chunk plus this memory, so that a
+        class the latest chunks lack is still trained on and still steers
+        the gains. ``fit`` fills the memory from its data. 0 keeps nothing:
+        every call sees its chunk only. Read when the memory starts: at
+        ``fit`` or at the first ``partial_fit``.
     device : str, default="auto"
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
     random_state : int, RandomState instance or None, default=None
@@ -334,7 +342,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         indicator="exact",
         confusion="soft",
         keep_best=True,
-        memory_size=20,
+        memory_size=50,
         device="auto",
         random_state=None,
         verbose=0,
@@ -467,12 +475,17 @@ torch.Tensor or torch.utils.data.Dataset
     def partial_fit(self, X, y, classes=None):
         """One more round of training on a chunk of data.
 
-        Each call trains every network for one epoch on the chunk with the
-        logit-adjusted loss (class shares counted over all chunks so far),
-        then runs ``finetune_steps`` SelMix steps whose gains come from the
-        first split of ``cv`` on the chunk (a fifth of every class with the
-        default ``cv=5``). The first call trains one network; after a
-        cross-fitted ``fit``, every fold's network continues.
+        Each call adds to the chunk the samples of earlier chunks kept in
+        memory (``memory_size`` per class; none that the chunk brings
+        again), holds out the first split of ``cv`` of the two together (a
+        fifth of every class with the default ``cv=5``), trains every
+        network for one epoch on the rest with the logit-adjusted loss
+        (class shares of the samples trained on), then runs
+        ``finetune_steps`` SelMix steps drawing pairs from the rest and
+        steered by what was held out. So every class seen so far trains
+        and steers, whichever chunk brought it. The chunk then joins the
+        memory. The first call trains one network; after a cross-fitted
+        ``fit``, every fold's network continues.
 
         Parameters
         ----------

@@ -19,6 +19,7 @@ from ._quality import METHODS, OBJECTIVES, PEERS, RUN_COLUMNS, run_quality
 from ._report import write_report
 from ._run import run_benchmark
 from ._speed import GAIN_KS, literal_gain, run_speed
+from ._stream import STREAM_TARGETS, run_stream, stream_chunks, stream_section
 from ._threads import limit_threads
 
 __all__ = [
@@ -32,11 +33,15 @@ __all__ = [
     "QUALITY_DATASETS",
     "QUICK_DATASETS",
     "RUN_COLUMNS",
+    "STREAM_TARGETS",
     "limit_threads",
     "literal_gain",
     "run_benchmark",
     "run_cost",
     "run_quality",
     "run_speed",
+    "run_stream",
+    "stream_chunks",
+    "stream_section",
     "write_report",
 ]
