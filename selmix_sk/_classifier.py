@@ -998,6 +998,7 @@ torch.Tensor or torch.utils.data.Dataset
                 "joblib for other labels."
             )
         names = getattr(self, "feature_names_in_", None)
+        memory = getattr(self, "_memory", None)
         torch.save(
             {
                 "format": "selmix_sk.params/2",
@@ -1010,6 +1011,13 @@ torch.Tensor or torch.utils.data.Dataset
                 "class_counts": torch.from_numpy(self._class_counts),
                 "offsets": torch.from_numpy(self.offsets_),
                 "history": self.history_.to_dict(orient="list"),
+                "n_partial_fits": int(getattr(self, "_n_partial_fits", 0)),
+                "memory": None if memory is None else {
+                    "size": int(memory.size),
+                    "n_seen": torch.from_numpy(memory.n_seen_),
+                    "X": None if memory.X_ is None else torch.from_numpy(memory.X_),
+                    "y": torch.from_numpy(memory.y_.astype(np.int64)),
+                },
             },
             path,
         )
@@ -1047,6 +1055,14 @@ torch.Tensor or torch.utils.data.Dataset
         self._class_counts = state["class_counts"].numpy()
         self.offsets_ = state["offsets"].numpy()
         self.history_ = pd.DataFrame(state["history"])
+        self._n_partial_fits = state.get("n_partial_fits", 0)
+        self._memory = None
+        if state.get("memory") is not None:
+            saved = state["memory"]
+            self._memory = ClassReservoir(len(self.classes_), saved["size"])
+            self._memory.n_seen_ = saved["n_seen"].numpy()
+            self._memory.X_ = None if saved["X"] is None else saved["X"].numpy()
+            self._memory.y_ = saved["y"].numpy().astype(np.intp)
         # Format 1, of version 0.1, held the single network's weights.
         modules = state["modules"] if "modules" in state else [state["module"]]
         self.nets_ = []

@@ -94,3 +94,17 @@ def test_memory_size_is_checked(blobs, value, error):
     X, y = blobs
     with pytest.raises(error, match="memory_size"):
         SelMixClassifier(**PARAMS, memory_size=value).partial_fit(X, y, classes=[0, 1, 2])
+
+
+def test_save_params_keeps_the_memory(long_tail, tmp_path):
+    X, y, X_test, _, chunks, _ = long_tail
+    clf = _stream(SelMixClassifier(**PARAMS, memory_size=10), X, y, chunks[:2], n_passes=1)
+    clf.save_params(tmp_path / "stream.pt")
+    loaded = SelMixClassifier(**PARAMS, memory_size=10).load_params(tmp_path / "stream.pt")
+    np.testing.assert_array_equal(loaded._memory.X_, clf._memory.X_)
+    np.testing.assert_array_equal(loaded._memory.n_seen_, clf._memory.n_seen_)
+    # The weights load, not the optimiser's state: the next call updates the memory alike.
+    for model in (clf, loaded):
+        model.partial_fit(X[chunks[2]], y[chunks[2]])
+    np.testing.assert_array_equal(loaded._memory.X_, clf._memory.X_)
+    assert loaded.predict(X_test).shape == (len(X_test),)
