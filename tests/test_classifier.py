@@ -201,8 +201,8 @@ def test_the_multipliers_follow_the_chosen_confusion_matrix(blobs, confusion):
     expected.reset()
     expected.update(steering.numpy())
     first = clf.history_.iloc[0]
-    np.testing.assert_allclose(first[["multiplier_0", "multiplier_1", "multiplier_2"]].astype(float),
-                               expected.multipliers)
+    multipliers = first[["multiplier_0", "multiplier_1", "multiplier_2"]].astype(float)
+    np.testing.assert_allclose(multipliers, expected.multipliers)
     # The record is the argmax one either way.
     recalls = [np.mean(start(torch.as_tensor(X_val)).argmax(1).numpy()[y_val == k] == k)
                for k in range(3)]
