@@ -87,9 +87,12 @@ def test_quality_runner_and_report(tmp_path):
     fixed = runs[runs["method"].isin(["cross-entropy", *PEERS])]
     assert fixed.groupby("method")["mean_recall"].nunique().eq(1).all()
 
-    paths = write_report(tmp_path, command="selmix-sk benchmark --tiny", runs=runs)
+    paths = write_report(tmp_path, command="selmix-sk benchmark --tiny", runs=runs,
+                         estimator_params=TINY)
     report = paths[0].read_text()
     assert "- command: `selmix-sk benchmark --tiny`" in report
+    assert ("- estimator settings, unless a method sets its own: `pretrain_epochs=2`, "
+            "`finetune_steps=4`, `refresh_every=2`") in report
     assert "SelMix >= uniform mixup on the target in" in report
     assert "- cars, min_recall: SelMix " in report
     assert "Does fine-tuning help at all?" in report

@@ -69,7 +69,7 @@ def run_cost(datasets, seeds, *, objective="min_recall", estimator_params=None, 
                                           **(estimator_params or {}), "objective": objective,
                                           **params})
                 with limit_threads(1), warnings.catch_warnings():
-                    warnings.filterwarnings("ignore", "The validation share held out",
+                    warnings.filterwarnings("ignore", "The held-out parts of y",
                                             UserWarning)
                     start = time.perf_counter()
                     clf.fit(X, y)

@@ -99,7 +99,7 @@ def _quality_unit(dataset, seed, objectives, estimator_params):
     """Every method on one data set and seed: ``((dataset, seed), run records)``."""
     with limit_threads(1), warnings.catch_warnings():
         # fit(X, y) holds out tiny classes on the rows without a validation set.
-        warnings.filterwarnings("ignore", "The validation share held out", UserWarning)
+        warnings.filterwarnings("ignore", "The held-out parts of y", UserWarning)
         data = _ALL_DATASETS[dataset](random_state=seed)
         common = {"random_state": seed, "device": "cpu", **estimator_params}
         val = (data.X_val, data.y_val)

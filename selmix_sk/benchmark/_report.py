@@ -351,7 +351,8 @@ def _header(command, elapsed):
     return [*lines, ""]
 
 
-def write_report(output, *, command, runs=None, speed=None, cost=None, elapsed=None):
+def write_report(output, *, command, runs=None, speed=None, cost=None, elapsed=None,
+                 estimator_params=None):
     """Write ``report.md`` and the plots from quality runs, speed and cost results.
 
     Parameters
@@ -368,6 +369,8 @@ def write_report(output, *, command, runs=None, speed=None, cost=None, elapsed=N
         From :func:`run_cost`; None leaves the cost section out.
     elapsed : float, default=None
         Wall time of the benchmark in seconds, for the header.
+    estimator_params : dict, default=None
+        What the runs passed to every estimator, for the header.
 
     Returns
     -------
@@ -392,6 +395,9 @@ def write_report(output, *, command, runs=None, speed=None, cost=None, elapsed=N
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     lines = _header(command, elapsed)
+    if estimator_params:
+        settings = ", ".join(f"`{key}={value!r}`" for key, value in estimator_params.items())
+        lines.insert(-1, f"- estimator settings, unless a method sets its own: {settings}")
     plots = []
     if runs is not None:
         lines += _quality_section(runs)
