@@ -46,7 +46,7 @@ def stream_chunks(y, n_chunks, n_rare, rng):
     >>> from selmix_sk.benchmark import stream_chunks
     >>> y = np.array([0] * 8 + [1] * 6 + [2])
     >>> chunks, rare = stream_chunks(y, 3, 1, np.random.RandomState(0))
-    >>> rare, [sorted(set(y[c])) for c in chunks]
+    >>> rare, [np.unique(y[c]).tolist() for c in chunks]
     (array([2]), [[0, 1, 2], [0, 1], [0, 1]])
     """
     labels, counts = np.unique(y, return_counts=True)
@@ -90,7 +90,7 @@ def run_stream(seeds, *, memory_sizes=(0, 20), n_chunks=5, n_passes=8, n_rare=3,
     >>> stream = run_stream([0], memory_sizes=[20], n_passes=1,
     ...                     estimator_params={"finetune_steps": 2, "pretrain_epochs": 2})
     >>> stream[["model", "memory_size"]].values.tolist()
-    [['fit', 20], ['partial_fit', 20]]
+    [['fit', 50], ['partial_fit', 20]]
     """
     params = STREAM_PARAMS if estimator_params is None else estimator_params
     rows = []
