@@ -11,8 +11,8 @@ from selmix_sk import SelMixClassifier
 from selmix_sk.benchmark import stream_chunks
 from selmix_sk.metrics import mean_recall_score, min_recall_score
 
-PARAMS = dict(finetune_steps=5, refresh_every=5, pretrain_epochs=10, cv=0.2, device="cpu",
-              random_state=0)
+PARAMS = dict(finetune_steps=5, refresh_every=5, pretrain_epochs=10, cv=0.2, memory_size=20,
+              device="cpu", random_state=0)
 COUNTS = (60, 40, 25, 6, 4, 3)
 # The rare classes hold out a sample or two: by design of the stream, not a mistake to flag.
 pytestmark = pytest.mark.filterwarnings("ignore:The held-out parts of y:UserWarning")
@@ -51,7 +51,7 @@ def test_rare_classes_of_the_first_chunk_only_are_kept_to_the_end(long_tail):
     X, y, X_test, y_test, chunks, rare = long_tail
     assert all(not np.isin(y[chunk], rare).any() for chunk in chunks[1:])
     stream = _stream(SelMixClassifier(**PARAMS), X, y, chunks, n_passes=3)
-    forgetful = _stream(SelMixClassifier(**PARAMS, memory_size=0), X, y, chunks, n_passes=3)
+    forgetful = _stream(SelMixClassifier(**{**PARAMS, "memory_size": 0}), X, y, chunks, n_passes=3)
     assert _rare_recall(stream, X_test, y_test, rare) >= 0.5
     assert _rare_recall(forgetful, X_test, y_test, rare) < 0.5
     whole = SelMixClassifier(**PARAMS).fit(X[np.concatenate(chunks)], y[np.concatenate(chunks)])
@@ -72,7 +72,7 @@ def test_wine_class_missing_from_the_last_chunk_is_still_predicted():
 
 def test_the_memory_is_bounded_per_class_and_travels_with_the_model(long_tail):
     X, y, X_test, _, chunks, _ = long_tail
-    clf = _stream(SelMixClassifier(**PARAMS, memory_size=10), X, y, chunks, n_passes=1)
+    clf = _stream(SelMixClassifier(**{**PARAMS, "memory_size": 10}), X, y, chunks, n_passes=1)
     np.testing.assert_array_equal(np.bincount(clf._memory.y_), np.minimum(COUNTS, 10))
     copy = pickle.loads(pickle.dumps(clf))
     for model in (clf, copy):
@@ -93,14 +93,14 @@ def test_fit_fills_the_memory_that_partial_fit_replays(long_tail):
 def test_memory_size_is_checked(blobs, value, error):
     X, y = blobs
     with pytest.raises(error, match="memory_size"):
-        SelMixClassifier(**PARAMS, memory_size=value).partial_fit(X, y, classes=[0, 1, 2])
+        SelMixClassifier(**{**PARAMS, "memory_size": value}).partial_fit(X, y, classes=[0, 1, 2])
 
 
 def test_save_params_keeps_the_memory(long_tail, tmp_path):
     X, y, X_test, _, chunks, _ = long_tail
-    clf = _stream(SelMixClassifier(**PARAMS, memory_size=10), X, y, chunks[:2], n_passes=1)
+    clf = _stream(SelMixClassifier(**{**PARAMS, "memory_size": 10}), X, y, chunks[:2], n_passes=1)
     clf.save_params(tmp_path / "stream.pt")
-    loaded = SelMixClassifier(**PARAMS, memory_size=10).load_params(tmp_path / "stream.pt")
+    loaded = SelMixClassifier(**{**PARAMS, "memory_size": 10}).load_params(tmp_path / "stream.pt")
     np.testing.assert_array_equal(loaded._memory.X_, clf._memory.X_)
     np.testing.assert_array_equal(loaded._memory.n_seen_, clf._memory.n_seen_)
     # The weights load, not the optimiser's state: the next call updates the memory alike.
