@@ -691,12 +691,24 @@ torch.Tensor or torch.utils.data.Dataset
         """The network to train, and whether it is already fitted."""
         n_classes = len(self.classes_)
         shape = next(input_batches(X, 1)).shape[1:]
-        if self.net is None and len(shape) == 3:
-            mean, scale = channel_statistics(X)
+        if self.net is None:
+            if len(shape) == 3:
+                mean, scale = channel_statistics(X)
+                module, module_params = SmallCNN, {"in_channels": shape[0]}
+            elif len(shape) == 1:
+                scale = X.std(axis=0)
+                mean, scale = X.mean(axis=0), np.where(scale > 1e-6, scale, 1.0)
+                module, module_params = MLP, {"n_features": shape[0]}
+            else:
+                raise ValueError(
+                    "The default network (net=None) is an MLP for 2-D X and a SmallCNN for "
+                    f"images (4-D X); got samples of shape {tuple(shape)}. Pass a network for "
+                    "inputs of other shapes."
+                )
             net = PretrainNet(
-                SmallCNN,
+                module,
+                **{f"module__{name}": value for name, value in module_params.items()},
                 module__n_classes=n_classes,
-                module__in_channels=shape[0],
                 module__input_mean=mean,
                 module__input_scale=scale,
                 optimizer=torch.optim.AdamW,
@@ -705,29 +717,9 @@ torch.Tensor or torch.utils.data.Dataset
                 batch_size=self.batch_size,
                 iterator_train__shuffle=True,
             )
-        elif self.net is None:
-            if X.ndim != 2:
-                raise ValueError(
-                    "The default network (net=None) is an MLP for 2-D X and a SmallCNN for "
-                    f"images (4-D X); got samples of shape {tuple(shape)}. Pass a network for "
-                    "inputs of other shapes."
-                )
-            scale = X.std(axis=0)
-            net = PretrainNet(
-                MLP,
-                module__n_features=X.shape[1],
-                module__n_classes=n_classes,
-                module__input_mean=X.mean(axis=0),
-                module__input_scale=np.where(scale > 1e-6, scale, 1.0),
-                optimizer=torch.optim.AdamW,
-                lr=1e-3,
-                max_epochs=self.pretrain_epochs,
-                batch_size=self.batch_size,
-                iterator_train__shuffle=True,
-            )
         elif getattr(self.net, "initialized_", False):
             net = copy.deepcopy(self.net)
-            net.device = self.device_
+            net.device = self._net_device(net)
             net.module_.to(self.device_)
             return net, True
         else:
@@ -746,13 +738,18 @@ torch.Tensor or torch.utils.data.Dataset
             criterion__class_prior=np.full(n_classes, 1.0 / n_classes),
             criterion__tau=self.logit_adjustment,
             train_split=None,
-            device=self.device_,
+            device=self._net_device(net),
             callbacks=callbacks,
             verbose=int(self.verbose > 1),
         )
         if isinstance(net, NeuralNetClassifier):
             net.set_params(classes=list(range(n_classes)))
         return net.initialize(), False
+
+    def _net_device(self, net):
+        """The ``device`` a skorch net gets: None where an accelerator places tensors itself."""
+        accelerator = getattr(net, "accelerator", None)  # skorch's AccelerateMixin
+        return None if getattr(accelerator, "device_placement", False) else self.device_
 
     def _pretrain(self, net, X, y, epochs, prior):
         epochs = epochs or net.max_epochs
@@ -898,8 +895,13 @@ torch.Tensor or torch.utils.data.Dataset
         if not features:
             raise ValueError(f"The network never calls its layer {mixer.head_name!r} (head).")
         with torch.no_grad():
-            expected = mixer.head(features[-1])
-        if output.shape != expected.shape or not torch.allclose(output, expected):
+            # Under mixed precision (an accelerator's autocast) the features may be bfloat16.
+            expected = mixer.head(features[-1].to(mixer.head.weight.dtype))
+        low_precision = output.dtype in (torch.float16, torch.bfloat16)
+        tolerance = {"rtol": 2e-2, "atol": 2e-2} if low_precision else {}
+        if output.shape != expected.shape or not torch.allclose(
+            output.to(expected.dtype), expected, **tolerance
+        ):
             raise ValueError(
                 f"The network's output must be the output of its final linear layer "
                 f"{mixer.head_name!r} (the logits); pass head=... to name that layer."

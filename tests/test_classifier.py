@@ -501,3 +501,18 @@ def test_images_through_a_network_of_ones_own(digits):
     # The default networks: an MLP for 2-D X, a SmallCNN for images; nothing for 3-D X.
     with pytest.raises(ValueError, match=r"images \(4-D X\); got samples of shape \(8, 8\)"):
         SelMixClassifier(**FAST).fit(images[::2, 0], y[::2])
+
+
+class _AutocastMLP(MLP):
+    """An MLP whose forward pass runs in bfloat16, as an accelerator's mixed precision does."""
+
+    def forward(self, X):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            return super().forward(X)
+
+
+def test_a_network_in_mixed_precision_passes_the_head_check(blobs):
+    X, y = blobs
+    net = NeuralNetClassifier(_AutocastMLP, max_epochs=3, lr=1e-3, optimizer=torch.optim.Adam)
+    clf = SelMixClassifier(net, **FAST).fit(X, y)
+    assert clf.predict_proba(X).shape == (len(X), 3)
