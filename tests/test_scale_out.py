@@ -81,7 +81,8 @@ def test_reference_search_runs_here(reference):
 
 @pytest.fixture(scope="module")
 def dask_client():
-    distributed = pytest.importorskip("distributed")
+    import distributed
+
     with (
         distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                  dashboard_address=None) as cluster,
@@ -116,7 +117,7 @@ def test_dask_spreads_the_cross_fitted_networks_of_one_fit(data, dask_client):
 
 @pytest.fixture(scope="module")
 def ray_backend():
-    ray = pytest.importorskip("ray")
+    import ray
     from ray.util.joblib import register_ray
 
     register_ray()
