@@ -134,12 +134,14 @@ def _parser():
                     "against a literal K^4 one, a SelMix step against a plain step, and the "
                     "peak memory of a fit. Writes DIR/report.md (with the verdicts and "
                     "targets, losses included), DIR/runs.csv, DIR/speed_*.csv and PNG plots. "
-                    "The full run takes roughly 15 to 20 minutes on two CPU cores; --quick "
-                    "under 5.",
+                    "The full run takes an hour or more on two CPU cores; --quick about 2 "
+                    "minutes.",
     )
     benchmark.add_argument("--quick", action="store_true",
-                           help=f"data sets {', '.join(QUICK_DATASETS)}, 2 seeds, the literal "
-                                "gain only up to K = 100")
+                           help=f"a check that every part runs, not a measurement: data sets "
+                                f"{', '.join(QUICK_DATASETS)}, 2 seeds, the first objective, "
+                                "30 pre-training epochs and 100 steps, the literal gain only "
+                                "up to K = 100")
     benchmark.add_argument("--suite", choices=["all", "quality", "speed"], default="all",
                            help="which suite to run (default: all)")
     benchmark.add_argument("--seeds", type=_integer(1), default=None, metavar="N",
