@@ -5,8 +5,9 @@ pre-trains it with the logit-adjusted loss (Menon et al., 2021) on labelled
 data and, when unlabelled samples are at hand, with FixMatch (Sohn et al.,
 2020) on top: a network's confident prediction on a weakly augmented view of
 an unlabelled sample becomes the target of a strongly augmented view of it.
-The adjustment goes on the labelled loss only; the pseudo-labels come from the
-unadjusted logits, which already target the balanced error.
+The adjustment goes on both losses: the pseudo-label of an unlabelled sample is
+the adjusted prediction, since unlabelled samples follow the training
+distribution, and the unadjusted logits keep targeting the balanced error.
 
 :func:`pretrain` is the entry point: it runs the plain logit-adjusted epochs
 of a skorch net, or :class:`FixMatchNet` around the same module when ``y``
@@ -39,8 +40,8 @@ def _check_strength(strength):
 class ImageAugment:
     """Weak and strong views of image batches ``(N, C, H, W)``, from torchvision ``transforms.v2``.
 
-    The weak view flips horizontally at random and crops at random after
-    reflection padding, as FixMatch does; the strong view adds RandAugment.
+    The weak view crops at random after reflection padding, and flips
+    horizontally at random if ``flip``; the strong view adds RandAugment.
     Each image draws its own transformation (torchvision would otherwise
     apply one draw to the whole batch), which costs about a millisecond per
     image on a CPU core for the strong view.
@@ -59,7 +60,13 @@ class ImageAugment:
         Padding of the random crop; None takes an eighth of the smaller side
         (4 pixels for 32x32 images, 1 for 8x8), at least 1.
     num_ops, magnitude : int, default=2, 9
-        Of :class:`torchvision.transforms.v2.RandAugment`.
+        Of :class:`torchvision.transforms.v2.RandAugment`; ``num_ops=0``
+        makes the strong view another draw of the weak one.
+    flip : bool, default=False
+        Flip horizontally at random in both views, as FixMatch does on
+        natural images such as CIFAR's. Off by default: the mirror image of a
+        digit or a letter is another shape or none, and FixMatch then learns
+        the wrong thing (see "Unlabelled data and images" in the user guide).
 
     Examples
     --------
@@ -70,16 +77,17 @@ class ImageAugment:
     torch.Size([4, 3, 32, 32])
     """
 
-    def __init__(self, padding=None, num_ops=2, magnitude=9):
+    def __init__(self, padding=None, num_ops=2, magnitude=9, flip=False):
         self.padding = padding
         self.num_ops = num_ops
         self.magnitude = magnitude
+        self.flip = flip
 
     def _transform(self, size, strength):
         padding = self.padding if self.padding is not None else max(1, min(size) // 8)
-        steps = [v2.RandomHorizontalFlip(), v2.RandomCrop(size, padding=padding,
-                                                          padding_mode="reflect")]
-        if strength == "strong":
+        steps = [v2.RandomHorizontalFlip()] if self.flip else []
+        steps.append(v2.RandomCrop(size, padding=padding, padding_mode="reflect"))
+        if strength == "strong" and self.num_ops:
             steps.append(v2.RandAugment(num_ops=self.num_ops, magnitude=self.magnitude))
         return v2.Compose(steps)
 
@@ -233,7 +241,9 @@ class FixMatchNet(DeviceSteps, NeuralNet):
     times the cross-entropy of a strong view of every unlabelled sample
     against the prediction on its weak view, where that prediction's
     probability is at least ``threshold`` (one forward pass over all three).
-    An epoch passes once over the labelled samples. ``fit(X, y)`` takes
+    With ``adjust_unlabelled`` and a :class:`~selmix_sk.LogitAdjustedLoss`
+    criterion, that prediction and the strong view's loss use the adjusted
+    logits too. An epoch passes once over the labelled samples. ``fit(X, y)`` takes
     ``y == -1`` for an unlabelled sample; the true label of an unlabelled
     sample is never asked for.
 
@@ -250,6 +260,16 @@ class FixMatchNet(DeviceSteps, NeuralNet):
         Unlabelled samples per labelled one in a step.
     unlabelled_weight : float, default=1.0
         Weight of the unlabelled loss.
+    adjust_unlabelled : bool, default=True
+        Pseudo-label with the adjusted logits, ``logits + tau * log(prior)``,
+        and train the strong view with the logit-adjusted loss. The
+        unlabelled samples follow the training distribution, as the labelled
+        ones do: the adjusted prediction is the network's estimate of their
+        class, and the adjustment keeps the unadjusted logits on the balanced
+        error. False pseudo-labels with the unadjusted logits, which predict
+        the tail classes as often as the head ones: on a long tail they label
+        head samples as tail classes with confidence, and FixMatch learns
+        these errors.
     **kwargs
         Passed to :class:`skorch.NeuralNet`: ``criterion`` (such as
         :class:`~selmix_sk.LogitAdjustedLoss` with its ``criterion__class_prior``),
@@ -273,13 +293,14 @@ class FixMatchNet(DeviceSteps, NeuralNet):
     """
 
     def __init__(self, module, *, augment, threshold=0.95, mu=2, unlabelled_weight=1.0,
-                 **kwargs):
+                 adjust_unlabelled=True, **kwargs):
         kwargs.setdefault("train_split", None)
         super().__init__(module, **kwargs)
         self.augment = augment
         self.threshold = threshold
         self.mu = mu
         self.unlabelled_weight = unlabelled_weight
+        self.adjust_unlabelled = adjust_unlabelled
 
     @property
     def _default_callbacks(self):
@@ -312,7 +333,11 @@ class FixMatchNet(DeviceSteps, NeuralNet):
                                self.augment(x_unlabelled, "strong")])
         logits = self.infer(views, **fit_params)
         labelled, weak, strong = logits.split([n, m, m])
-        confidence, pseudo_labels = torch.softmax(weak.detach().float(), dim=1).max(dim=1)
+        weak = weak.detach().float()
+        if self.adjust_unlabelled and isinstance(self.criterion_, LogitAdjustedLoss):
+            shift = self.criterion_.tau * self.criterion_.log_prior.to(weak.device)
+            weak, strong = weak + shift, strong + shift
+        confidence, pseudo_labels = torch.softmax(weak, dim=1).max(dim=1)
         confident = (confidence >= self.threshold).to(strong.dtype)
         unlabelled_loss = (F.cross_entropy(strong, pseudo_labels, reduction="none")
                            * confident).mean()
@@ -322,7 +347,7 @@ class FixMatchNet(DeviceSteps, NeuralNet):
 
 
 def pretrain(net, X, y, *, class_prior, epochs, augment=None, threshold=0.95, mu=2,
-             unlabelled_weight=1.0):
+             unlabelled_weight=1.0, adjust_unlabelled=True):
     """Pre-train an initialised skorch net in place; FixMatch where ``y`` has -1.
 
     Without unlabelled samples: ``epochs`` epochs of ``net.partial_fit``, the
@@ -345,7 +370,7 @@ def pretrain(net, X, y, *, class_prior, epochs, augment=None, threshold=0.95, mu
     epochs : int
     augment : callable, default=None
         ``augment(x, strength)``; None takes :func:`default_augment` of ``X``.
-    threshold, mu, unlabelled_weight
+    threshold, mu, unlabelled_weight, adjust_unlabelled
         See :class:`FixMatchNet`.
 
     Returns
@@ -392,6 +417,7 @@ def pretrain(net, X, y, *, class_prior, epochs, augment=None, threshold=0.95, mu
         threshold=threshold,
         mu=mu,
         unlabelled_weight=unlabelled_weight,
+        adjust_unlabelled=adjust_unlabelled,
         criterion=LogitAdjustedLoss,
         criterion__class_prior=prior.numpy(),
         criterion__tau=criterion.tau if isinstance(criterion, LogitAdjustedLoss) else 0.0,

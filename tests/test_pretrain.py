@@ -40,8 +40,11 @@ def test_weak_views_move_pixels_of_each_image_independently(digit_images):
     # Flips and crops only move pixels: every value is one of the image's own.
     distance = (views.reshape(64, -1, 1) - standardised[0].reshape(1, 1, -1)).abs().amin(-1)
     assert distance.max() < 1e-5
-    # Each image draws its own flip and crop.
-    assert len({tuple(view.flatten().tolist()) for view in views}) > 10
+    # Each image draws its own crop (9 offsets with a 1-pixel pad), and flip if asked.
+    assert len({tuple(view.flatten().tolist()) for view in views}) == 9
+    assert not (views == standardised.flip(-1)).all((1, 2, 3)).any()
+    flipped = ImageAugment(flip=True)(standardised, "weak")
+    assert len({tuple(view.flatten().tolist()) for view in flipped}) > 10
 
 
 def test_strong_views_stay_in_range_and_keep_uint8(digit_images):
@@ -77,21 +80,38 @@ def _fixmatch(module, threshold, prior=(0.7, 0.2, 0.1), **kwargs):
                        lr=0.0, batch_size=16, max_epochs=1, **kwargs).initialize()
 
 
+@pytest.mark.parametrize("adjust_unlabelled", [True, False])
 @pytest.mark.parametrize("threshold", [0.0, 1.01])
-def test_fixmatch_step_loss(threshold):
+def test_fixmatch_step_loss(threshold, adjust_unlabelled):
     torch.manual_seed(0)
     module = MLP(4, 3, dropout=0.0)
     x, x_unlabelled = torch.randn(16, 4), torch.randn(32, 4)
     y = torch.arange(16) % 3
-    step = _fixmatch(module, threshold).train_step_single((x, y, x_unlabelled))
+    net = _fixmatch(module, threshold, adjust_unlabelled=adjust_unlabelled)
+    step = net.train_step_single((x, y, x_unlabelled))
     with torch.no_grad():
         log_prior = torch.log(torch.tensor([0.7, 0.2, 0.1]))
         expected = F.cross_entropy(module(x) + log_prior, y)  # adjusted on labelled samples
-        if threshold < 1:  # every pseudo-label counts, unadjusted
-            logits = module(x_unlabelled)
+        if threshold < 1:  # every pseudo-label counts
+            logits = module(x_unlabelled) + (log_prior if adjust_unlabelled else 0.0)
             expected += F.cross_entropy(logits, logits.argmax(1))
     torch.testing.assert_close(step["loss"].detach(), expected)
     assert float(step["confident"]) == (1.0 if threshold < 1 else 0.0)
+
+
+def test_adjusted_pseudo_labels_follow_the_training_prior():
+    # Equal logits: the unadjusted prediction is a tie, the adjusted one the head class.
+    module = torch.nn.Linear(4, 3)
+    with torch.no_grad():
+        module.weight.zero_(), module.bias.zero_()
+    x = torch.zeros(8, 4)
+    step = _fixmatch(module, 0.5, prior=(0.8, 0.1, 0.1)).train_step_single(
+        (x, torch.zeros(8, dtype=torch.long), x))
+    # Only the adjusted prediction (probability 0.8) clears the threshold of 0.5.
+    assert float(step["confident"]) == 1.0
+    unadjusted = _fixmatch(module, 0.5, prior=(0.8, 0.1, 0.1), adjust_unlabelled=False)
+    assert float(unadjusted.train_step_single((x, torch.zeros(8, dtype=torch.long), x))
+                 ["confident"]) == 0.0
 
 
 class _Batches(Callback):
