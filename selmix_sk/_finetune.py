@@ -25,9 +25,11 @@ class _PairBatches:
         return min(self.steps_per_epoch, self.total_steps - self.steps_done)
 
     def __iter__(self):
-        for _ in range(len(self)):
+        # A pass draws all its batches at once: the pair distribution changes only between
+        # passes, at a refresh.
+        for batch in self.sampler.draws(len(self)):
             self.steps_done += 1
-            yield self.sampler.draw()
+            yield batch
 
 
 class DeviceSteps:
@@ -112,9 +114,21 @@ class SelMixNet(DeviceSteps, NeuralNet):
         if training:
             freeze_batchnorm(self.module_)
 
+    def fit_loop(self, X, y=None, *args, **kwargs):
+        # The mixing hook stays on the head for the whole fit: a step only sets its lam.
+        with self.mixer.attached():
+            return super().fit_loop(X, y, *args, **kwargs)
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        if training:
+            # Once a refresh period, not once a step (which costs as much as a small step's
+            # tensor operations): only the refresh between periods changes the modes.
+            self._set_training(True)
+        return super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+
     def train_step_single(self, batch, **fit_params):
+        """One mixup step; the module is in training mode already (see ``run_single_epoch``)."""
         x_first, x_second, y, lam = batch
-        self._set_training(True)
         with self.mixer.mixing(lam):
             logits = self.infer(torch.cat([x_first, x_second]), **fit_params)
         loss = self.get_loss(logits, y, training=True)

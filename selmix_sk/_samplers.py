@@ -30,7 +30,7 @@ def _count(labels, n_classes):
 
 
 class _ClassMembers:
-    """The item indices of every class, sorted by class, drawn by a tensor of classes.
+    """The item indices of every class, sorted by class.
 
     ``order[starts[k] : starts[k] + counts[k]]`` are the items of class k.
     """
@@ -48,13 +48,6 @@ class _ClassMembers:
         # The -1 entries sort first; the classes start after them.
         unassigned = (labels < 0).sum()
         return cls(items[by_label], counts, unassigned + torch.cumsum(counts, 0) - counts)
-
-    def draw(self, classes, generator):
-        """One member, uniformly, of each class in ``classes``."""
-        counts = self.counts[classes]
-        offsets = torch.rand(len(classes), generator=generator, device=classes.device)
-        within = (offsets * counts).long().clamp_max(counts - 1)
-        return self.order[self.starts[classes] + within]
 
 
 class _PairDraws:
@@ -88,9 +81,11 @@ class _PairDraws:
         self.unlabelled_indices = torch.nonzero(y < 0).flatten()
         items = torch.arange(len(y), device=y.device)
         self._labelled = _ClassMembers.from_labels(y, items, n_classes)
-        self._second = self._labelled
         self._requested = torch.ones(n_classes, n_classes, dtype=torch.float64, device=y.device)
-        self._update_pairs()
+        pairs = torch.arange(n_classes**2, device=y.device)
+        # Pair p is the classes (i, j) = (p // K, p % K): rows i and K + j of ``_members``.
+        self._pair_classes = torch.stack([pairs // n_classes, pairs % n_classes + n_classes])
+        self._set_second(self._labelled)
 
     @property
     def n_unlabelled(self):
@@ -106,6 +101,19 @@ class _PairDraws:
         if not weights.sum() > 0:
             weights = mask
         self.pair_probabilities = (weights / weights.sum()).flatten()
+
+    def _set_second(self, second):
+        """Draw second samples from ``second``, whose order begins with the labelled order."""
+        self._second = second
+        # One table for both halves of a pair, so that a batch draws all its samples in a
+        # handful of tensor operations (each costs microseconds on the CPU, as much as a
+        # small step's): rows 0 .. K - 1 for the labelled members of each class, K .. 2K - 1
+        # for its second samples, as positions in ``second.order``. Columns: count, start,
+        # last offset.
+        counts = torch.cat([self._labelled.counts, second.counts])
+        starts = torch.cat([self._labelled.starts, second.starts])
+        self._members = torch.stack([counts, starts, counts - 1], dim=1)
+        self._update_pairs()
 
     def set_pair_probabilities(self, probabilities):
         """Use ``probabilities`` (K x K, any scale) for the following draws."""
@@ -134,28 +142,59 @@ class _PairDraws:
         pool = _ClassMembers.from_labels(labels, self.unlabelled_indices, self.n_classes)
         labelled = self._labelled
         has_pool = pool.counts > 0
-        self._second = _ClassMembers(
+        self._set_second(_ClassMembers(
             torch.cat([labelled.order, pool.order]),
             torch.where(has_pool, pool.counts, labelled.counts),
             torch.where(has_pool, len(labelled.order) + pool.starts, labelled.starts),
-        )
-        self._update_pairs()
+        ))
+
+    def _draw_items(self, n_batches):
+        """Item indices of ``n_batches`` batches, ``(n_batches, 2B)``: first then second samples.
+
+        Also their mixing coefficients, ``(n_batches, B)``. The random numbers are drawn a
+        batch at a time, in the order of one batch: its pairs, then the offsets of its first
+        samples, of its second samples and its coefficients; on the CPU one draw of 3B
+        uniforms is its three parts drawn in turn. So ``n_batches`` batches drawn at once are
+        those of as many draws of one; all the rest is done once for them all.
+        """
+        B = self.batch_size
+        device = self.pair_probabilities.device
+        pairs = torch.empty(n_batches, B, dtype=torch.long, device=device)
+        uniform = torch.empty(n_batches, 3 * B, device=device)
+        for index in range(n_batches):
+            torch.multinomial(self.pair_probabilities, B, replacement=True,
+                              generator=self.generator, out=pairs[index])
+            torch.rand(3 * B, generator=self.generator, device=device, out=uniform[index])
+        classes = self._pair_classes[:, pairs].transpose(0, 1).flatten()
+        counts, starts, last = self._members[classes].unbind(1)
+        within = (uniform[:, : 2 * B].flatten() * counts).long().clamp_max(last)
+        lam = self.lambda_min + (1.0 - self.lambda_min) * uniform[:, 2 * B:]
+        return self._second.order[starts + within].view(n_batches, 2 * B), lam
 
     def draw_indices(self):
         """Item indices of one batch: ``(first, second, lam)``, without a host-device sync."""
-        pairs = torch.multinomial(
-            self.pair_probabilities, self.batch_size, replacement=True, generator=self.generator
-        )
-        first = self._labelled.draw(pairs // self.n_classes, self.generator)
-        second = self._second.draw(pairs % self.n_classes, self.generator)
-        lam = torch.rand(self.batch_size, generator=self.generator, device=pairs.device)
-        return first, second, self.lambda_min + (1.0 - self.lambda_min) * lam
+        items, lam = self._draw_items(1)
+        return *items[0].chunk(2), lam[0]
 
     def draw(self):
         """One batch ``(x_first, x_second, y_first, lam)``."""
-        first, second, lam = self.draw_indices()
-        x_first, x_second = self._load(torch.cat([first, second])).chunk(2)
-        return x_first, x_second, self._on_device(self.y[first]), self._on_device(lam)
+        return next(self.draws(1))
+
+    def draws(self, n_batches):
+        """``n_batches`` batches as that many calls of :meth:`draw` give them, in fewer steps.
+
+        Only the random draws are made batch by batch: picking the items
+        and the coefficients is a few tensor operations for all the
+        batches. The inputs are loaded a batch at a time.
+        """
+        if n_batches < 1:
+            return
+        items, lam = self._draw_items(n_batches)
+        y_first = self._on_device(self.y[items[:, : self.batch_size]])
+        lam = self._on_device(lam)
+        for index in range(n_batches):
+            x_first, x_second = self._load(items[index]).chunk(2)
+            yield x_first, x_second, y_first[index], lam[index]
 
     def unlabelled_batches(self, batch_size):
         """The unlabelled inputs, in the order of ``unlabelled_indices``, a batch at a time.

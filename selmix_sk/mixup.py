@@ -139,6 +139,13 @@ class FeatureMixer:
     ...     logits = net(torch.cat([x_first, x_second]))
     >>> logits.shape
     torch.Size([5, 3])
+    >>> with mixer.attached():  # one hook for a loop of mixing steps
+    ...     for _ in range(3):
+    ...         with mixer.mixing(torch.full((5,), 0.7)):
+    ...             logits = net(torch.cat([x_first, x_second]))
+    ...     unmixed = net(x_first)  # outside a mixing block, the head's input as it is
+    >>> logits.shape, unmixed.shape
+    (torch.Size([5, 3]), torch.Size([5, 3]))
     >>> with mixer.recording() as features:
     ...     _ = net(x_first)
     >>> features[0].shape
@@ -147,6 +154,34 @@ class FeatureMixer:
 
     def __init__(self, module, head=None):
         self.head_name, self.head = find_head(module, head)
+        self._lam = None
+        self._hook = None
+
+    def _mix(self, _, inputs):
+        if self._lam is None:
+            return None
+        features = inputs[0]
+        first, second = features.chunk(2)
+        weight = self._lam.to(features.dtype).reshape(-1, *([1] * (features.ndim - 1)))
+        return (torch.lerp(second, first, weight),)
+
+    @contextmanager
+    def attached(self):
+        """Within the block the mixing hook stays on the head, idle outside :meth:`mixing`.
+
+        A training loop of many mixing steps registers the hook once this way
+        instead of at every step; forward passes outside a :meth:`mixing`
+        block are left as they are.
+        """
+        if self._hook is not None:
+            yield
+            return
+        self._hook = self.head.register_forward_pre_hook(self._mix)
+        try:
+            yield
+        finally:
+            self._hook.remove()
+            self._hook = None
 
     @contextmanager
     def mixing(self, lam):
@@ -157,18 +192,12 @@ class FeatureMixer:
         lam : torch.Tensor of shape (B,)
             Mixing coefficient of each pair, on the module's device.
         """
-
-        def mix(_, inputs):
-            features = inputs[0]
-            first, second = features.chunk(2)
-            weight = lam.to(features.dtype).reshape(-1, *([1] * (features.ndim - 1)))
-            return (torch.lerp(second, first, weight),)
-
-        handle = self.head.register_forward_pre_hook(mix)
-        try:
-            yield
-        finally:
-            handle.remove()
+        with self.attached():
+            self._lam = lam
+            try:
+                yield
+            finally:
+                self._lam = None
 
     @contextmanager
     def recording(self):

@@ -213,3 +213,18 @@ def test_bad_labels_and_pseudo_labels_are_refused(digit_images):
         sampler.set_pseudo_labels(torch.zeros(5, dtype=torch.long))
     with pytest.raises(ValueError, match=r"Pseudo-labels must lie in -1 \.\. 9"):
         sampler.set_pseudo_labels(torch.full((200,), 10))
+
+
+def test_batches_drawn_together_are_the_batches_drawn_one_by_one(digit_images):
+    X, y = digit_images
+    one_by_one, together = _sampler(X, y, seed=5), _sampler(X, y, seed=5)
+    probabilities = torch.rand(10, 10, generator=torch.Generator().manual_seed(0))
+    for sampler in (one_by_one, together):
+        sampler.set_pair_probabilities(probabilities)
+    batches = list(together.draws(4))
+    assert len(batches) == 4 and list(together.draws(0)) == []
+    for batch in batches:
+        for expected, got in zip(one_by_one.draw(), batch, strict=True):
+            assert torch.equal(expected, got)
+    # Both samplers are left at the same point of their random streams.
+    assert torch.equal(one_by_one.draw()[0], together.draw()[0])
