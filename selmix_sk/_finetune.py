@@ -4,7 +4,7 @@ import math
 
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import EpochTimer, PassthroughScoring
+from skorch.callbacks import EpochTimer
 from skorch.dataset import get_len
 
 from .mixup import freeze_batchnorm
@@ -53,6 +53,14 @@ class DeviceSteps:
         with torch.autocast("cuda", dtype=torch.bfloat16):
             return super().infer(x, **fit_params).float()
 
+    # A history row per training batch, as skorch keeps; without them, an epoch records
+    # its mean loss only.
+    _batch_history = True
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        if self._batch_history or not training:
+            super().on_batch_begin(net, batch=batch, training=training, **kwargs)
+
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if not training or iterator is None:
             return super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
@@ -61,12 +69,15 @@ class DeviceSteps:
             self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
             losses.append(step["loss"].detach())
-            self.history.record_batch(prefix + "_batch_size", get_len(batch[0]))
+            if self._batch_history:
+                self.history.record_batch(prefix + "_batch_size", get_len(batch[0]))
             self.notify("on_batch_end", batch=batch, training=training, **step)
-        if losses:
+        if losses and self._batch_history:
             batches = self.history[-1]["batches"][-len(losses):]
             for row, loss in zip(batches, torch.stack(losses).tolist(), strict=True):
                 row[prefix + "_loss"] = loss
+        elif losses:
+            self.history.record(prefix + "_loss", torch.stack(losses).mean().item())
         self.history.record(prefix + "_batch_count", len(losses))
 
 
@@ -85,7 +96,8 @@ class SelMixNet(DeviceSteps, NeuralNet):
     mixer : FeatureMixer
     refresh_every, total_steps : int
     **kwargs
-        Passed to :class:`skorch.NeuralNet` (criterion, optimizer, lr, ...).
+        Passed to :class:`skorch.NeuralNet` (criterion, optimizer, lr, ...);
+        the optimizer must step without a closure, as SGD does.
     """
 
     def __init__(self, module, *, sampler, mixer, refresh_every, total_steps, **kwargs):
@@ -97,12 +109,13 @@ class SelMixNet(DeviceSteps, NeuralNet):
         self.refresh_every = refresh_every
         self.total_steps = total_steps
 
+    # The net lives for one fine-tuning and nothing reads its batches back: a row per step
+    # would cost more than the step's pair draw.
+    _batch_history = False
+
     @property
     def _default_callbacks(self):
-        return [
-            ("epoch_timer", EpochTimer()),
-            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
-        ]
+        return [("epoch_timer", EpochTimer())]
 
     def get_iterator(self, dataset, training=False):
         if training:
@@ -125,6 +138,15 @@ class SelMixNet(DeviceSteps, NeuralNet):
             # tensor operations): only the refresh between periods changes the modes.
             self._set_training(True)
         return super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+
+    def train_step(self, batch, **fit_params):
+        # skorch's step wraps this in a closure for optimizers that re-evaluate the loss, and
+        # tells callbacks of the gradients; SGD does not need the one, nor this net's
+        # callbacks the other, and each costs a few percent of a small network's step.
+        self._zero_grad_optimizer()
+        step = self.train_step_single(batch, **fit_params)
+        self._step_optimizer(None)
+        return step
 
     def train_step_single(self, batch, **fit_params):
         """One mixup step; the module is in training mode already (see ``run_single_epoch``)."""

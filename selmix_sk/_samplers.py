@@ -191,10 +191,10 @@ class _PairDraws:
             return
         items, lam = self._draw_items(n_batches)
         y_first = self._on_device(self.y[items[:, : self.batch_size]])
-        lam = self._on_device(lam)
-        for index in range(n_batches):
-            x_first, x_second = self._load(items[index]).chunk(2)
-            yield x_first, x_second, y_first[index], lam[index]
+        for batch_items, batch_y, batch_lam in zip(
+            items.unbind(), y_first.unbind(), self._on_device(lam).unbind(), strict=True
+        ):
+            yield *self._load(batch_items).chunk(2), batch_y, batch_lam
 
     def unlabelled_batches(self, batch_size):
         """The unlabelled inputs, in the order of ``unlabelled_indices``, a batch at a time.
