@@ -18,6 +18,7 @@ from ._data import HELD_OUT_DATASETS, QUALITY_DATASETS, QUICK_DATASETS
 from ._quality import METHODS, OBJECTIVES, PEERS, RUN_COLUMNS, run_quality
 from ._report import write_report
 from ._run import run_benchmark
+from ._semi import SEMI_TARGETS, run_semi_supervised, semi_supervised_section
 from ._speed import GAIN_KS, literal_gain, run_speed
 from ._stream import STREAM_TARGETS, run_stream, stream_chunks, stream_section
 from ._threads import limit_threads
@@ -33,14 +34,17 @@ __all__ = [
     "QUALITY_DATASETS",
     "QUICK_DATASETS",
     "RUN_COLUMNS",
+    "SEMI_TARGETS",
     "STREAM_TARGETS",
     "limit_threads",
     "literal_gain",
     "run_benchmark",
     "run_cost",
     "run_quality",
+    "run_semi_supervised",
     "run_speed",
     "run_stream",
+    "semi_supervised_section",
     "stream_chunks",
     "stream_section",
     "write_report",
