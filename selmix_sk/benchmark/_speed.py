@@ -1,5 +1,6 @@
 """The speed suite: the closed-form gain against a literal K^4 one, the step, memory."""
 
+import copy
 import json
 import os
 import subprocess
@@ -17,7 +18,7 @@ from torch import nn
 from .._classifier import SelMixClassifier
 from .._finetune import SelMixNet
 from .._modules import MLP
-from .._samplers import PairSampler
+from .._samplers import PairSampler, make_pair_sampler
 from ..datasets import load_long_tailed_digits
 from ..gain import compute_gain
 from ..mixup import FeatureMixer
@@ -249,7 +250,68 @@ def _step_speed(repeats, seed):
     return pd.DataFrame(rows)
 
 
-def run_speed(*, quick=False, seed=0, ks=GAIN_KS, measure_memory=True, step_repeats=None):
+def _plain_loop_seconds(module, X, y, steps, batch_size, lr, weight_decay, seed):
+    """Seconds of ``steps`` plain SGD steps (forward, cross-entropy, backward, update)."""
+    generator = torch.Generator().manual_seed(seed)
+    batches = torch.randint(len(X), (steps, batch_size), generator=generator)
+    optimizer = torch.optim.SGD(module.parameters(), lr=lr, weight_decay=weight_decay)
+    loss = nn.CrossEntropyLoss()
+    module.train()
+    start = time.perf_counter()
+    for batch in batches:
+        optimizer.zero_grad()
+        loss(module(X[batch]), y[batch]).backward()
+        optimizer.step()
+    return time.perf_counter() - start
+
+
+def _finetune_overhead(steps, repeats, seed, **estimator_params):
+    """What ``steps`` SelMix steps add to a fit, against as many steps of a plain loop.
+
+    The default estimator on long-tailed digits with an explicit validation
+    set: ``fit`` with ``steps`` SelMix steps minus ``fit`` with none, all the
+    fine-tuning's work included (pair draws, refreshes, the schedule, skorch's
+    loop); the plain loop trains a copy of the same fitted module on batches
+    of 2 x ``batch_size`` training samples. Medians of ``repeats``,
+    interleaved, so that a change of machine load hits all three alike.
+    ``estimator_params`` change the estimator's defaults.
+    """
+    data = load_long_tailed_digits(random_state=seed)
+    params = SelMixClassifier(**estimator_params).get_params()
+
+    def fit_seconds(finetune_steps):
+        clf = SelMixClassifier(**estimator_params, finetune_steps=finetune_steps,
+                               random_state=seed, device="cpu")
+        start = time.perf_counter()
+        clf.fit(data.X_train, data.y_train, data.X_val, data.y_val)
+        return time.perf_counter() - start, clf
+
+    _, fitted = fit_seconds(0)  # warm-up, and the module the plain loop trains
+    X = torch.as_tensor(data.X_train, dtype=torch.float32)
+    y = torch.as_tensor(np.searchsorted(fitted.classes_, data.y_train))
+    times = []
+    for _ in range(repeats):
+        without, _ = fit_seconds(0)
+        with_steps, _ = fit_seconds(steps)
+        plain = _plain_loop_seconds(copy.deepcopy(fitted.net_.module_), X, y, steps,
+                                    2 * params["batch_size"], params["finetune_lr"],
+                                    params["weight_decay"], seed)
+        times.append((with_steps - without, plain))
+    selmix_s, plain_s = np.median(times, axis=0)
+    sampler = make_pair_sampler(X, y.numpy(), len(fitted.classes_), params["batch_size"],
+                                params["mixup_lambda_min"], seed, "cpu")
+    period = params["refresh_every"]
+    draw_s = _median_seconds(lambda: list(sampler.draws(period)), repeats) / period
+    return {"module": f"end to end: fit on long-tailed digits, {steps} steps",
+            "batch": f"{params['batch_size']} pairs / {2 * params['batch_size']} samples",
+            "plain_step_ms": 1e3 * plain_s / steps, "selmix_step_ms": 1e3 * selmix_s / steps,
+            "pair_draw_ms": 1e3 * draw_s, "ratio": selmix_s / plain_s,
+            # The fit's time holds its pair draws already.
+            "ratio_with_draw": selmix_s / plain_s}
+
+
+def run_speed(*, quick=False, seed=0, ks=GAIN_KS, measure_memory=True, step_repeats=None,
+              overhead_steps=None):
     """Time the gain and the fine-tuning step, and measure peak memory.
 
     Runs with one torch thread, in this process, except memory
@@ -267,18 +329,26 @@ def run_speed(*, quick=False, seed=0, ks=GAIN_KS, measure_memory=True, step_repe
         long-tailed digits, each in a fresh process (a few seconds each).
     step_repeats : int, default=None
         Repetitions of each step; None: 100, or 300 without ``quick``.
+    overhead_steps : int, default=None
+        SelMix steps of the end-to-end row of ``"step"``: a default fit on
+        long-tailed digits with that many steps minus one with none, against
+        a plain PyTorch loop of as many SGD steps on 2 x batch_size samples
+        through the same module (medians of 3; about a minute at 1,500
+        steps). None: 1,500, or 300 with ``quick``; 0 leaves the row out.
 
     Returns
     -------
     results : dict
         ``"gain"``: a DataFrame with a row per implementation and K;
         ``"step"``: a row per module with the median step times (ms) and
-        their ratio; ``"fit_memory_mib"``: peak memory of a fit, or None.
+        their ratio, then the end-to-end row of a fit (see
+        ``overhead_steps``); ``"fit_memory_mib"``: peak memory of a fit, or
+        None.
 
     Examples
     --------
     >>> from selmix_sk.benchmark import run_speed
-    >>> results = run_speed(ks=(5, 10), measure_memory=False, step_repeats=3)
+    >>> results = run_speed(ks=(5, 10), measure_memory=False, step_repeats=3, overhead_steps=0)
     >>> results["gain"][["implementation", "K"]].values.tolist()
     [['closed form', 5], ['literal K^4', 5], ['closed form', 10], ['literal K^4', 10]]
     >>> results["step"]["module"].tolist()
@@ -289,6 +359,11 @@ def run_speed(*, quick=False, seed=0, ks=GAIN_KS, measure_memory=True, step_repe
                            measure_memory=measure_memory)
         repeats = step_repeats or (100 if quick else 300)
         step = _step_speed(repeats, seed)
+        if overhead_steps is None:
+            overhead_steps = 300 if quick else 1500
+        if overhead_steps:
+            step = pd.concat([step, pd.DataFrame([_finetune_overhead(overhead_steps, 3, seed)])],
+                             ignore_index=True)
     fit_memory = (_in_fresh_process(_fit_peak_rss, seed, {}) / _MiB if measure_memory
                   else None)
     return {"gain": gain, "step": step, "fit_memory_mib": fit_memory}
