@@ -28,6 +28,7 @@ from .benchmark import (
     OBJECTIVES,
     QUALITY_DATASETS,
     QUICK_DATASETS,
+    SUITES,
     run_benchmark,
 )
 from .objectives import make_objective
@@ -142,7 +143,7 @@ def _parser():
                                 f"{', '.join(QUICK_DATASETS)}, 2 seeds, the first objective, "
                                 "30 pre-training epochs and 100 steps, the literal gain only "
                                 "up to K = 100")
-    benchmark.add_argument("--suite", choices=["all", "quality", "speed"], default="all",
+    benchmark.add_argument("--suite", choices=SUITES, default="all",
                            help="which suite to run (default: all)")
     benchmark.add_argument("--seeds", type=_integer(1), default=None, metavar="N",
                            help="number of seeds, from --seed on (default: 10, or 2 with --quick)")

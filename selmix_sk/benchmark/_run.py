@@ -5,14 +5,20 @@ from pathlib import Path
 
 from ._cost import run_cost
 from ._data import QUALITY_DATASETS, QUICK_DATASETS
+from ._frozen import run_frozen_cost
 from ._quality import OBJECTIVES, run_quality
 from ._report import write_report
+from ._semi import run_semi_supervised
 from ._speed import run_speed
+from ._stream import run_stream
 
 # Fit times vary little from seed to seed: the cost suite times the first few.
 _COST_SEEDS = 3
 # --quick checks that every part runs, at a fraction of the estimator's budget.
 _QUICK_PARAMS = {"pretrain_epochs": 30, "finetune_steps": 100}
+SUITES = ("all", "quality", "speed", "stream", "semi_supervised")
+# The stream and the semi-supervised digits are costly: three seeds unless asked.
+_SMALL_SUITE_SEEDS = 3
 
 def run_benchmark(output, *, suite="all", quick=False, seeds=None, seed=0, n_jobs=2,
                   datasets=None, objectives=OBJECTIVES, estimator_params=None, command=None,
@@ -23,9 +29,12 @@ def run_benchmark(output, *, suite="all", quick=False, seeds=None, seed=0, n_job
     ----------
     output : str or Path
         Directory, created if needed.
-    suite : {"all", "quality", "speed"}, default="all"
+    suite : {"all", "quality", "speed", "stream", "semi_supervised"}, default="all"
         The quality suite includes the cost of cross-fitting
-        (:func:`run_cost`) on the first three seeds.
+        (:func:`run_cost`) on the first three seeds; the speed suite the
+        cost of a frozen backbone (:func:`run_frozen_cost`); ``"stream"`` is
+        :func:`run_stream` and ``"semi_supervised"``
+        :func:`run_semi_supervised`, on at most three seeds.
     quick : bool, default=False
         Data sets ``QUICK_DATASETS``, 2 seeds, the first of ``objectives``
         only, 30 pre-training epochs and 100 fine-tuning steps unless
@@ -65,8 +74,8 @@ def run_benchmark(output, *, suite="all", quick=False, seeds=None, seed=0, n_job
     >>> sorted(p.name for p in paths)
     ['cost.csv', 'quality_min_recall.png', 'report.md', 'runs.csv']
     """
-    if suite not in ("all", "quality", "speed"):
-        raise ValueError(f"suite must be 'all', 'quality' or 'speed', got {suite!r}.")
+    if suite not in SUITES:
+        raise ValueError(f"suite must be one of {SUITES}, got {suite!r}.")
     start = time.perf_counter()
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
@@ -76,7 +85,7 @@ def run_benchmark(output, *, suite="all", quick=False, seeds=None, seed=0, n_job
     if quick:
         objectives = list(objectives)[:1]
         estimator_params = {**_QUICK_PARAMS, **(estimator_params or {})}
-    runs = speed = cost = None
+    runs = speed = cost = stream = semi = None
     written = []
     if suite in ("all", "quality"):
         runs = run_quality(datasets, range(seed, seed + n_seeds), objectives=objectives,
@@ -91,10 +100,23 @@ def run_benchmark(output, *, suite="all", quick=False, seeds=None, seed=0, n_job
         if progress is not None:
             progress("speed: gain, training step and fit memory")
         speed = run_speed(quick=quick, seed=seed)
+        speed["frozen"] = run_frozen_cost(
+            seed=seed, **({"n_images": 64, "full_steps": 1, "frozen_steps": 20} if quick else {}))
         for name in ("gain", "step"):
             speed[name].to_csv(output / f"speed_{name}.csv", index=False)
             written.append(output / f"speed_{name}.csv")
+    small_seeds = range(seed, seed + (1 if quick else min(_SMALL_SUITE_SEEDS, n_seeds)))
+    if suite in ("all", "stream"):
+        stream = run_stream(small_seeds, **({"n_passes": 2} if quick else {}))
+        stream.to_csv(output / "stream.csv", index=False)
+        written.append(output / "stream.csv")
+    if suite in ("all", "semi_supervised"):
+        semi = run_semi_supervised(small_seeds, estimator_params=(
+            {"pretrain_epochs": 10, "finetune_steps": 20} if quick else None), progress=progress)
+        semi.to_csv(output / "semi_supervised.csv", index=False)
+        written.append(output / "semi_supervised.csv")
     paths = write_report(output, command=command or "run_benchmark(...)", runs=runs,
-                         speed=speed, cost=cost, elapsed=time.perf_counter() - start,
+                         speed=speed, cost=cost, stream=stream, semi_supervised=semi,
+                         elapsed=time.perf_counter() - start,
                          estimator_params=estimator_params)
     return [paths[0], *written, *paths[1:]]
