@@ -223,9 +223,10 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         gain refresh. Their true labels are never read.
     augment : callable, default=None
         ``augment(x, strength)``, strength ``"weak"`` or ``"strong"``, on a
-        batch: FixMatch's views of the unlabelled samples. None: flips, crops
-        and RandAugment for images, Gaussian noise scaled by every feature's
-        spread otherwise (see "Unlabelled data and images" in the user guide).
+        batch: FixMatch's views of the unlabelled samples. None: crops (and
+        RandAugment for the strong view) for images, without flips, which
+        turn a digit into another shape; Gaussian noise scaled by every
+        feature's spread otherwise (see "Unlabelled data and images").
     indicator : {"exact", "published"}, default="exact"
         Form of the gain; see :func:`~selmix_sk.gain.compute_gain`.
     confusion : {"soft", "hard"}, default="soft"
