@@ -350,7 +350,8 @@ def _speed_section(speed):
             "",
             f"- whole network: {frozen['full_step_s'] * 1e3:,.1f} ms a step",
             f"- frozen backbone: {frozen['frozen_step_s'] * 1e3:,.2f} ms a step, after a "
-            f"one-off {frozen['frozen_setup_s']:,.1f} s (the feature pass and two refreshes)",
+            f"one-off {frozen['frozen_setup_s']:,.1f} s (a fit without steps: the feature "
+            "pass and a refresh)",
             "",
         ]
         targets.append(_check("a step with freeze_backbone=True against the whole ResNet-18",
