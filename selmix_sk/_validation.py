@@ -84,7 +84,7 @@ def check_splits(cv, y, rng):
     >>> from selmix_sk._validation import check_splits
     >>> y = np.array([0, 0, 0, 0, 1, 1, 1, 1, 2])
     >>> splits = check_splits(2, y, np.random.RandomState(0))
-    >>> [sorted(set(y[held_out])) for _, held_out in splits]
+    >>> [sorted(set(y[held_out].tolist())) for _, held_out in splits]
     [[0, 1, 2], [0, 1, 2]]
     >>> train, held_out = check_splits(0.5, y, np.random.RandomState(0))[0]
     >>> len(held_out), np.intersect1d(train, held_out).tolist()
@@ -163,7 +163,7 @@ def pooled_confusions(held_out_labels, held_out_logits, n_classes):
     >>> import numpy as np, torch
     >>> from selmix_sk._validation import pooled_confusions
     >>> labels = [np.array([0, 1]), np.array([1])]
-    >>> logits = [[torch.tensor([[2.0, 0.0], [0.0, 2.0]])], [[torch.tensor([[3.0, 0.0]])]]]
+    >>> logits = [[torch.tensor([[2.0, 0.0], [0.0, 2.0]])], [torch.tensor([[3.0, 0.0]])]]
     >>> counted, soft = pooled_confusions(labels, logits, 2)
     >>> counted[0] * 3
     array([[1., 0.],
