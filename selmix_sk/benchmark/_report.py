@@ -436,9 +436,9 @@ def write_report(output, *, command, runs=None, speed=None, cost=None, stream=No
     if cost is not None:
         lines += _cost_section(cost)
     if stream is not None:
-        lines += stream_section(stream)
+        lines += [*stream_section(stream), ""]
     if semi_supervised is not None:
-        lines += semi_supervised_section(semi_supervised)
+        lines += [*semi_supervised_section(semi_supervised), ""]
     if speed is not None:
         lines += _speed_section(speed)
         plots.append(_plot_speed(speed, output))
