@@ -45,15 +45,15 @@ def _serve_every_class(train, valid, y, rng):
     held-out part. As in the single split, such a sample then serves both
     sides: the class keeps a prototype, a recall and a training sample.
     """
-    train, valid = list(train), list(valid)
+    lent_to_train, lent_to_valid = [], []
     for label in np.unique(y):
-        in_train = [i for i in train if y[i] == label]
-        in_valid = [i for i in valid if y[i] == label]
-        if not in_valid:
-            valid.append(rng.choice(in_train))
-        elif not in_train:
-            train.append(rng.choice(in_valid))
-    return np.sort(np.asarray(train)), np.sort(np.asarray(valid))
+        in_train, in_valid = train[y[train] == label], valid[y[valid] == label]
+        if not in_valid.size:
+            lent_to_valid.append(rng.choice(in_train))
+        elif not in_train.size:
+            lent_to_train.append(rng.choice(in_valid))
+    return (np.sort(np.concatenate([train, lent_to_train]).astype(np.intp)),
+            np.sort(np.concatenate([valid, lent_to_valid]).astype(np.intp)))
 
 
 def check_splits(cv, y, rng):
