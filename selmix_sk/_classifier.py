@@ -28,7 +28,7 @@ from ._modules import MLP, LogitAdjustedLoss, SmallCNN, channel_statistics
 from ._offsets import tune_logit_offsets
 from ._pretrain import PretrainNet, pretrain
 from ._samplers import dataset_labels, input_batches, make_pair_sampler, take
-from ._validation import check_splits, pooled_confusions, select_refresh
+from ._validation import MEAN_RECALL_SLACK, check_splits, pooled_confusions, select_refresh
 from .callbacks import (
     CONFUSIONS,
     HISTORY_COLUMNS,
@@ -123,7 +123,9 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
     ``cv``, each trained on the other folds and steered by its own, and
     their probabilities averaged at predict time, so that every sample both
     trains and steers. The refresh kept is the one with the best objective
-    on the held-out parts pooled, the start included.
+    on the held-out parts pooled, where it beats the start beyond what one
+    held-out sample moves; when none does, one network trained on all the
+    data replaces the folds' networks.
 
     Parameters
     ----------
@@ -238,9 +240,17 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         way.
     keep_best : bool, default=True
         Keep the weights of the refresh with the best objective on the
-        held-out data (pooled over the folds when cross-fitting), the start
-        of fine-tuning included, so that fine-tuning never returns a model
-        worse than its start on that signal. False keeps the last weights.
+        held-out data (pooled over the folds when cross-fitting), provided it
+        beats the start of fine-tuning by at least one held-out sample of the
+        smallest class and gives up at most one point of the start's mean
+        recall; else keep the start. So fine-tuning never returns a model
+        worse than its start on that signal, nor one chosen for a lead too
+        small for the signal to resolve. When the start is
+        kept and the held-out parts came from ``cv``, the networks give way
+        to one network trained on all of ``X``: the model that
+        ``finetune_steps=0`` gives. ``partial_fit`` keeps the best refresh
+        on its held-out part, where a stream's SelMix steps are also most of
+        a call's training. False keeps the last weights.
         Either way, fine-tuning stops with a warning if the logits stop being
         finite, and keeps the weights of an earlier refresh. The weights of
         every refresh are copied to the CPU while fine-tuning.
@@ -464,12 +474,18 @@ torch.Tensor or torch.utils.data.Dataset
             parts = [(X, y_enc, None, None)]
         self._class_counts = np.bincount(y_enc[~unlabelled], minlength=len(self.classes_))
         self._n_partial_fits = 0
-        seeds = rng.randint(np.iinfo(np.int32).max, size=len(parts))
+        *seeds, refit_seed = rng.randint(np.iinfo(np.int32).max, size=len(parts) + 1)
         members = Parallel(n_jobs=self.n_jobs)(
             delayed(self._train_member)(*part, seed=seed, prior=self._prior(part[1]))
             for part, seed in zip(parts, seeds, strict=True)
         )
         self._keep(members)
+        if X_val is None and len(self.history_) and self.history_["selected"].iloc[0]:
+            # Fine-tuning beat the start on no held-out part: the networks, each trained on
+            # a part of the data, give way to one trained on all of it, finetune_steps=0's
+            # model (with the offsets tuned out of fold, as TunedThresholdClassifierCV does).
+            self.nets_ = [self._train_member(X, y_enc, None, None, seed=refit_seed,
+                                             prior=self._prior(y_enc)).net]
         self._memory = ClassReservoir(len(self.classes_), self.memory_size).update(X, y_enc, rng)
         return self
 
@@ -541,7 +557,7 @@ torch.Tensor or torch.utils.data.Dataset
             prior = self._prior(part[1]) if y_replay.size else self._prior()
             members.append(self._train_member(*part, seed=rng.randint(np.iinfo(np.int32).max),
                                               prior=prior, net=net, epochs=1))
-        self._keep(members)
+        self._keep(members, strict=False)
         self._memory = memory.update(X, y_enc, rng)
         return self
 
@@ -837,8 +853,13 @@ torch.Tensor or torch.utils.data.Dataset
         return _Member(net, objective, y_val, refresh.records_, refresh.logits_,
                        refresh.snapshots_, tuned)
 
-    def _keep(self, members):
-        """Adopt the trained networks at the refresh the pooled held-out record selects."""
+    def _keep(self, members, *, strict=True):
+        """Adopt the trained networks at the refresh the pooled held-out record selects.
+
+        ``strict``: the start unless a refresh beats it beyond what one held-out
+        sample moves (``fit``). Else the best refresh: in a stream, a call's
+        SelMix steps are also most of its training (``partial_fit``).
+        """
         self.nets_ = [member.net for member in members]
         self.objective_ = members[0].objective
         self.offsets_ = np.zeros(len(self.classes_))
@@ -848,7 +869,14 @@ torch.Tensor or torch.utils.data.Dataset
         counted, soft = pooled_confusions([member.y_held_out for member in members],
                                           [member.logits for member in members],
                                           len(self.classes_))
-        keep = select_refresh(self.objective_, counted, soft) if self.keep_best else -1
+        keep = -1
+        if self.keep_best and strict:
+            y_held_out = np.concatenate([member.y_held_out for member in members])
+            n_smallest = np.bincount(y_held_out, minlength=len(self.classes_)).min()
+            keep = select_refresh(self.objective_, counted, soft, min_lead=1.0 / n_smallest,
+                                  mean_recall_slack=MEAN_RECALL_SLACK)
+        elif self.keep_best:
+            keep = select_refresh(self.objective_, counted, soft)
         keep %= len(counted)
         for member in members:
             if member.snapshots:
@@ -857,7 +885,6 @@ torch.Tensor or torch.utils.data.Dataset
         if self._tunes_offsets():
             log_proba = torch.cat([torch.log_softmax(member.logits[keep].to(torch.float64), 1)
                                    for member in members])
-            y_held_out = np.concatenate([member.y_held_out for member in members])
             self.offsets_ = tune_logit_offsets(log_proba.numpy(), y_held_out, self.objective_)
 
     def _pooled_history(self, members, counted, keep):

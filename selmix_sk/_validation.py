@@ -4,7 +4,8 @@ SelMix steers its gains by a confusion matrix measured on held-out data, and
 decides from the same signal which of its refreshes to keep. This module
 turns the estimator's ``cv`` into train / held-out index pairs that every
 class can serve, and pools what the held-out parts saw, refresh by refresh,
-into one out-of-fold record that the estimator selects its step from.
+into one out-of-fold record that the estimator selects its step from, the
+start of fine-tuning unless a later refresh beats it beyond doubt.
 """
 
 import numbers
@@ -13,8 +14,15 @@ import numpy as np
 import torch
 
 from .callbacks import _confusion
+from .objectives import _recalls
 
-__all__ = ["check_splits", "pooled_confusions", "select_refresh"]
+__all__ = ["MEAN_RECALL_SLACK", "check_splits", "pooled_confusions", "select_refresh"]
+
+# Fine-tuning for one objective may trade the classes' mean recall for it; the
+# refresh kept gives up at most this much of the start's, on the held-out record.
+MEAN_RECALL_SLACK = 0.01
+# Scores and recalls closer than this count as equal.
+_TOLERANCE = 1e-12
 
 
 def _holdout_split(y, fraction, rng):
@@ -179,20 +187,31 @@ def pooled_confusions(held_out_labels, held_out_logits, n_classes):
     return np.stack(counted), np.stack(soft)
 
 
-def select_refresh(objective, counted, soft):
-    """The refresh to keep: the best objective on the held-out record.
+def select_refresh(objective, counted, soft, *, min_lead=0.0, mean_recall_slack=np.inf):
+    """The refresh to keep: the best on the held-out record, if it beats the start.
 
-    Ranks by ``objective.score`` of the argmax confusion matrices and breaks
-    ties, common where a class has a few held-out samples, by the objective
-    on the mean probabilities. The first refresh is the network fine-tuning
-    started from, so the kept one is never worse than the start on this
-    record: fine-tuning does no harm on the signal it trusts.
+    Ranks the refreshes by ``objective.score`` of the argmax confusion
+    matrices and breaks ties, common where a class has a few held-out
+    samples, by the objective on the mean probabilities. The best replaces
+    the start, the network fine-tuning began from, only if its score leads
+    the start's by at least ``min_lead`` and its mean recall is at most
+    ``mean_recall_slack`` below the start's; else the start is kept. So
+    fine-tuning does no harm on the signal it trusts.
+
+    ``fit`` asks for a lead of one held-out sample of the smallest class:
+    a smaller one is within what a single sample moves, and picking the
+    best of many refreshes on such a record fits its noise. And it lets
+    the mean recall give up ``MEAN_RECALL_SLACK`` at most.
 
     Parameters
     ----------
     objective : Objective
     counted, soft : ndarray of shape (n_refreshes, K, K)
-        From :func:`pooled_confusions`.
+        From :func:`pooled_confusions`; the first refresh is the start.
+    min_lead : float, default=0.0
+        How much the kept refresh's score must beat the start's by.
+    mean_recall_slack : float, default=inf
+        How far below the start's mean recall the kept refresh's may be.
 
     Returns
     -------
@@ -203,12 +222,27 @@ def select_refresh(objective, counted, soft):
     >>> import numpy as np
     >>> from selmix_sk._validation import select_refresh
     >>> from selmix_sk.objectives import make_objective
-    >>> start = np.array([[0.5, 0.0], [0.3, 0.2]])
-    >>> better = np.array([[0.45, 0.05], [0.1, 0.4]])
-    >>> select_refresh(make_objective("min_recall"), np.stack([start, better]),
-    ...                np.stack([start, better]))
+    >>> start = np.array([[0.5, 0.0], [0.3, 0.2]])  # recalls 1.0 and 0.4 of 5 samples each
+    >>> better = np.array([[0.45, 0.05], [0.1, 0.4]])  # 0.9 and 0.8
+    >>> records = np.stack([start, better])
+    >>> select_refresh(make_objective("min_recall"), records, records, min_lead=1 / 5)
     1
+
+    A lead of less than one sample of the smallest class keeps the start, and
+    so does a lead bought with mean recall (0.7 at the start, 0.6 here):
+
+    >>> slightly = np.array([[0.5, 0.0], [0.28, 0.22]])  # 1.0 and 0.44
+    >>> traded = np.array([[0.3, 0.2], [0.2, 0.3]])  # 0.6 and 0.6
+    >>> records = np.stack([start, slightly, traded])
+    >>> select_refresh(make_objective("min_recall"), records, records, min_lead=1 / 5,
+    ...                mean_recall_slack=0.01)
+    0
+    >>> select_refresh(make_objective("min_recall"), records, records)
+    2
     """
     keys = [(objective.score(C), objective.value(S)) for C, S in zip(counted, soft, strict=True)]
-    return max(range(len(keys)), key=lambda i: keys[i])
-
+    mean_recalls = [_recalls(C)[0].mean() for C in counted]
+    allowed = [index for index, mean_recall in enumerate(mean_recalls)
+               if mean_recall >= mean_recalls[0] - mean_recall_slack - _TOLERANCE]
+    best = max(allowed, key=lambda index: keys[index])
+    return best if keys[best][0] >= keys[0][0] + min_lead - _TOLERANCE else 0

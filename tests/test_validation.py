@@ -99,6 +99,24 @@ def test_select_refresh_ranks_by_the_score_then_the_soft_value():
     counted = np.stack([start, worse, same])
     assert select_refresh(objective, counted, np.stack([soft_start, worse, soft_better])) == 2
     assert select_refresh(objective, counted, np.stack([soft_better, worse, soft_start])) == 0
+    # A tie on the counts is no lead: with a lead asked for, the start stays.
+    assert select_refresh(objective, counted, np.stack([soft_start, worse, soft_better]),
+                          min_lead=0.1) == 0
+
+
+def test_select_refresh_needs_a_resolved_lead_without_a_mean_recall_cost():
+    objective = make_objective("min_recall")
+    start = np.array([[0.45, 0.05], [0.3, 0.2]])  # recalls 0.9, 0.4: min 0.4, mean 0.65
+    one_more = np.array([[0.45, 0.05], [0.25, 0.25]])  # 0.9, 0.5: one sample in 10 more
+    traded = np.array([[0.3, 0.2], [0.2, 0.3]])  # 0.6, 0.6: min up, mean down 0.05
+    counted = np.stack([start, one_more, traded])
+    strict = {"min_lead": 1 / 10, "mean_recall_slack": 0.01}
+    assert select_refresh(objective, counted, counted) == 2
+    assert select_refresh(objective, counted, counted, **strict) == 1
+    assert select_refresh(objective, counted, counted, min_lead=0.21) == 0
+    assert select_refresh(objective, counted[[0, 2]], counted[[0, 2]], **strict) == 0
+    assert select_refresh(objective, counted[[0, 2]], counted[[0, 2]],
+                          mean_recall_slack=0.05) == 1
 
 
 def test_cross_fitting_averages_one_network_per_fold(blobs):
@@ -133,6 +151,21 @@ def test_the_start_is_kept_when_fine_tuning_only_harms(blobs):
     last = SelMixClassifier(**harmful, keep_best=False).fit(*data)
     assert last.history_["selected"].iloc[-1]
     assert not np.allclose(last.predict_proba(X), start.predict_proba(X))
+
+
+def test_cross_fitting_that_keeps_the_start_refits_one_network_on_all_the_data(blobs):
+    X, y = blobs
+    harmful = {**FAST, "cv": 3, "finetune_lr": 3.0, "backbone_lr_factor": 1.0}
+    clf = SelMixClassifier(**harmful).fit(X, y)
+    assert clf.history_["selected"].iloc[0] and len(clf.history_) == 5
+    # Not the three fold networks at their start: one network, trained on every sample.
+    assert len(clf.nets_) == 1
+    counts = np.bincount(y) + 1.0
+    np.testing.assert_allclose(clf.net_.criterion_.log_prior.numpy(),
+                               np.log(counts / counts.sum()), rtol=1e-6)
+    # Where fine-tuning is kept, the fold networks stay.
+    kept_last = SelMixClassifier(**harmful, keep_best=False).fit(X, y)
+    assert len(kept_last.nets_) == 3
 
 
 def test_diverging_fine_tuning_stops_and_keeps_finite_weights(blobs):
