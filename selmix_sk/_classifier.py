@@ -247,10 +247,11 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         worse than its start on that signal, nor one chosen for a lead too
         small for the signal to resolve. When the start is
         kept and the held-out parts came from ``cv``, the networks give way
-        to one network trained on all of ``X``: the model that
-        ``finetune_steps=0`` gives. ``partial_fit`` keeps the best refresh
-        on its held-out part, where a stream's SelMix steps are also most of
-        a call's training. False keeps the last weights.
+        to one network trained on all of ``X``: the very model that
+        ``finetune_steps=0`` gives with the same ``random_state``.
+        ``partial_fit`` keeps the best refresh on its held-out part, where a
+        stream's SelMix steps are also most of a call's training. False
+        keeps the last weights.
         Either way, fine-tuning stops with a warning if the logits stop being
         finite, and keeps the weights of an earlier refresh. The weights of
         every refresh are copied to the CPU while fine-tuning.
@@ -465,16 +466,20 @@ torch.Tensor or torch.utils.data.Dataset
         if (X_val is None) != (y_val is None) and not isinstance(X_val, Dataset):
             raise ValueError("Pass both X_val and y_val, or neither.")
         rng = check_random_state(self.random_state)
+        # Drawn first, the seed of a network trained on all of X is the same whether it
+        # is fine-tuned on X_val, kept as pre-trained or refitted after cross-fitting.
+        all_data_seed = rng.randint(np.iinfo(np.int32).max)
         if X_val is not None:
             parts = [(X, y_enc, *self._validate_validation_set(X_val, y_val))]
+            seeds = [all_data_seed]
         elif self._uses_validation():
             parts = self._held_out_parts(X, y_enc, rng)
             self._warn_if_few_held_out(np.concatenate([part[3] for part in parts]))
+            seeds = rng.randint(np.iinfo(np.int32).max, size=len(parts))
         else:
-            parts = [(X, y_enc, None, None)]
+            parts, seeds = [(X, y_enc, None, None)], [all_data_seed]
         self._class_counts = np.bincount(y_enc[~unlabelled], minlength=len(self.classes_))
         self._n_partial_fits = 0
-        *seeds, refit_seed = rng.randint(np.iinfo(np.int32).max, size=len(parts) + 1)
         members = Parallel(n_jobs=self.n_jobs)(
             delayed(self._train_member)(*part, seed=seed, prior=self._prior(part[1]))
             for part, seed in zip(parts, seeds, strict=True)
@@ -482,9 +487,9 @@ torch.Tensor or torch.utils.data.Dataset
         self._keep(members)
         if X_val is None and len(self.history_) and self.history_["selected"].iloc[0]:
             # Fine-tuning beat the start on no held-out part: the networks, each trained on
-            # a part of the data, give way to one trained on all of it, finetune_steps=0's
-            # model (with the offsets tuned out of fold, as TunedThresholdClassifierCV does).
-            self.nets_ = [self._train_member(X, y_enc, None, None, seed=refit_seed,
+            # a part of the data, give way to one trained on all of it, the very model of
+            # finetune_steps=0 (offsets tuned out of fold, as TunedThresholdClassifierCV does).
+            self.nets_ = [self._train_member(X, y_enc, None, None, seed=all_data_seed,
                                              prior=self._prior(y_enc)).net]
         self._memory = ClassReservoir(len(self.classes_), self.memory_size).update(X, y_enc, rng)
         return self

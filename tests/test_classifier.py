@@ -85,7 +85,9 @@ def test_pickle_joblib_and_clone(blobs, tmp_path):
 
 def test_pipeline_and_cross_validation(blobs):
     X, y = blobs
-    pipe = make_pipeline(StandardScaler(), SelMixClassifier(**FAST))
+    # Enough pre-training for the start to stand on its own: the score is the min recall,
+    # and with 1 or 2 held-out samples of class 2 fine-tuning is kept only on a clear lead.
+    pipe = make_pipeline(StandardScaler(), SelMixClassifier(**{**FAST, "pretrain_epochs": 40}))
     scores = cross_val_score(pipe, X, y, cv=3)
     assert scores.shape == (3,)
     assert np.all((scores >= 0) & (scores <= 1))
