@@ -57,7 +57,7 @@ def stream_chunks(y, n_chunks, n_rare, rng):
     return chunks, rare
 
 
-def run_stream(seeds, *, memory_sizes=(0, 20), n_chunks=5, n_passes=8, n_rare=3,
+def run_stream(seeds, *, memory_sizes=(0, 50), n_chunks=5, n_passes=8, n_rare=3,
                estimator_params=None, progress=None):
     """Stream the long-tailed digits through ``partial_fit`` and ``fit`` them at once.
 
@@ -65,7 +65,7 @@ def run_stream(seeds, *, memory_sizes=(0, 20), n_chunks=5, n_passes=8, n_rare=3,
     ----------
     seeds : sequence of int
         Each draws the data split, the chunks and the estimators' randomness.
-    memory_sizes : sequence of int, default=(0, 20)
+    memory_sizes : sequence of int, default=(0, 50)
         Values of ``memory_size`` streamed; 0 is ``partial_fit`` without memory.
     n_chunks, n_passes, n_rare : int, default=5, 8, 3
         The stream: ``n_chunks`` chunks seen ``n_passes`` times, the
