@@ -171,6 +171,18 @@ def test_cross_fitting_that_keeps_the_start_refits_one_network_on_all_the_data(b
     assert len(kept_last.nets_) == 3
 
 
+@pytest.mark.parametrize("how", ["last weights", "stream"])
+def test_offsets_are_tuned_whichever_refresh_rule_keeps_the_weights(blobs, how):
+    X, y = blobs
+    params = {**FAST, "cv": 3, "tune_offsets": True}
+    if how == "last weights":
+        clf = SelMixClassifier(**params, keep_best=False).fit(X, y)
+    else:
+        clf = SelMixClassifier(**params).partial_fit(X, y, classes=[0, 1, 2])
+    assert clf.offsets_.shape == (3,) and np.isfinite(clf.offsets_).all()
+    assert clf.history_["selected"].sum() == 1
+
+
 def test_diverging_fine_tuning_stops_and_keeps_finite_weights(blobs):
     X, y = blobs
     data = (X[::2], y[::2], X[1::2], y[1::2])
