@@ -489,8 +489,7 @@ torch.Tensor or torch.utils.data.Dataset
             delayed(self._train_member)(*part, seed=seed, prior=self._prior(part[1]))
             for part, seed in zip(parts, seeds, strict=True)
         )
-        self._keep(members)
-        if X_val is None and len(self.history_) and self.history_["selected"].iloc[0]:
+        if self._keep(members) == 0 and X_val is None:
             # Fine-tuning beat the start on no held-out part: the networks, each trained on
             # a part of the data, give way to one trained on all of it, the very model of
             # finetune_steps=0 (offsets tuned out of fold, as TunedThresholdClassifierCV does).
@@ -868,25 +867,25 @@ torch.Tensor or torch.utils.data.Dataset
 
         ``strict``: the start unless a refresh beats it beyond what one held-out
         sample moves (``fit``). Else the best refresh: in a stream, a call's
-        SelMix steps are also most of its training (``partial_fit``).
+        SelMix steps are also most of its training (``partial_fit``). Returns
+        the index of the kept refresh, None when nothing was held out.
         """
         self.nets_ = [member.net for member in members]
         self.objective_ = members[0].objective
         self.offsets_ = np.zeros(len(self.classes_))
         if members[0].records is None:
             self.history_ = pd.DataFrame(columns=[*HISTORY_COLUMNS, "selected"])
-            return
+            return None
         counted, soft = pooled_confusions([member.y_held_out for member in members],
                                           [member.logits for member in members],
                                           len(self.classes_))
         y_held_out = np.concatenate([member.y_held_out for member in members])
         keep = -1
-        if self.keep_best and strict:
+        if self.keep_best:
             n_smallest = np.bincount(y_held_out, minlength=len(self.classes_)).min()
-            keep = select_refresh(self.objective_, counted, soft, min_lead=1.0 / n_smallest,
-                                  mean_recall_slack=MEAN_RECALL_SLACK)
-        elif self.keep_best:
-            keep = select_refresh(self.objective_, counted, soft)
+            rule = ({"min_lead": 1.0 / n_smallest, "mean_recall_slack": MEAN_RECALL_SLACK}
+                    if strict else {})
+            keep = select_refresh(self.objective_, counted, soft, **rule)
         keep %= len(counted)
         for member in members:
             if member.snapshots:
@@ -896,6 +895,7 @@ torch.Tensor or torch.utils.data.Dataset
             log_proba = torch.cat([torch.log_softmax(member.logits[keep].to(torch.float64), 1)
                                    for member in members])
             self.offsets_ = tune_logit_offsets(log_proba.numpy(), y_held_out, self.objective_)
+        return keep
 
     def _pooled_history(self, members, counted, keep):
         """``history_``: a row per refresh of the pooled record, gains averaged over networks."""
