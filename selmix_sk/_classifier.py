@@ -46,7 +46,7 @@ __all__ = ["SelMixClassifier"]
 # Below this many held-out samples, a class's validation recall moves in steps
 # of a third or more: too coarse to steer the gains.
 _FEW_VALIDATION_SAMPLES = 3
-_PARAMS_FORMATS = ("selmix_sk.params/1", "selmix_sk.params/2")
+_PARAMS_FORMATS = ("selmix_sk.params/1", "selmix_sk.params/2", "selmix_sk.params/3")
 
 
 def _check_number(name, value, low=None, high=None, *, integer=False, low_open=False,
@@ -96,8 +96,9 @@ def _forward_all(net, X):
 class _Member:
     """One trained network and what its held-out part saw at every refresh.
 
-    ``snapshots`` are states of ``tuned``: the network's module, or its head
-    alone when the backbone was frozen.
+    ``snapshots`` are states of what fine-tuning trained (see
+    ``SelMixClassifier._tuned``): the network's module, or its head alone
+    when the backbone was frozen.
     """
 
     net: NeuralNet
@@ -106,7 +107,6 @@ class _Member:
     records: list | None = None
     logits: list | None = None
     snapshots: list | None = None
-    tuned: nn.Module | None = None
 
 
 class SelMixClassifier(ClassifierMixin, BaseEstimator):
@@ -255,6 +255,20 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         Either way, fine-tuning stops with a warning if the logits stop being
         finite, and keeps the weights of an earlier refresh. The weights of
         every refresh are copied to the CPU while fine-tuning.
+    start_weight : float in [0, 1), default=0.3
+        The start's share of the model that ``fit`` returns when it keeps a
+        refresh after the start, the fine-tuned networks having the rest, as
+        WiSE-FT (Wortsman et al., CVPR 2022) blends a fine-tuned model with
+        the one it came from. A single network (a validation set, or a
+        float ``cv``) moves ``start_weight`` of the way back from the kept
+        weights to its start's, and stays one network. The fold networks of
+        cross-fitting are averaged with the network trained on all of ``X``
+        (the model of ``finetune_steps=0``, trained for this after them),
+        which gets ``start_weight`` of the probabilities. Fine-tuning steered
+        by a few held-out samples a class overfits them; the blend keeps most
+        of its gain on the objective and gives back what it cost the other
+        classes. 0: the fine-tuned networks alone. ``partial_fit`` does not
+        blend.
     memory_size : int, default=50
         Samples of every class that ``partial_fit`` keeps in memory, a
         uniform sample of the class's stream (a reservoir per class). Each
@@ -281,9 +295,13 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         Names of features seen during ``fit``, when ``X`` has string column names.
     nets_ : list of skorch.NeuralNet
         The fitted networks (pre-trained, then fine-tuned in place): one per
-        fold when cross-fitting, else one.
+        fold when cross-fitting, after the network trained on all of ``X``
+        when they are blended with it (see ``start_weight``); else one.
+    net_weights_ : ndarray of shape (len(nets_),)
+        Weight of each network's probabilities in the predictions; they sum
+        to 1.
     net_ : skorch.NeuralNet
-        The fitted network, when there is one.
+        The fitted network, when one network makes the predictions.
     objective_ : Objective
         The objective, with the multipliers of the first network at the end
         of fine-tuning.
@@ -359,6 +377,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         indicator="exact",
         confusion="soft",
         keep_best=True,
+        start_weight=0.3,
         memory_size=50,
         device="auto",
         random_state=None,
@@ -388,6 +407,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         self.indicator = indicator
         self.confusion = confusion
         self.keep_best = keep_best
+        self.start_weight = start_weight
         self.memory_size = memory_size
         self.device = device
         self.random_state = random_state
@@ -425,6 +445,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"indicator must be one of {INDICATORS}, got {self.indicator!r}.")
         if self.confusion not in CONFUSIONS:
             raise ValueError(f"confusion must be one of {CONFUSIONS}, got {self.confusion!r}.")
+        _check_number("start_weight", self.start_weight, 0, 1, high_open=True)
         _check_number("memory_size", self.memory_size, 0, integer=True)
         _check_number("verbose", self.verbose, 0, integer=True)
         return _resolve_device(self.device)
@@ -489,12 +510,22 @@ torch.Tensor or torch.utils.data.Dataset
             delayed(self._train_member)(*part, seed=seed, prior=self._prior(part[1]))
             for part, seed in zip(parts, seeds, strict=True)
         )
-        if self._keep(members) == 0 and X_val is None:
+
+        def network_on_all_of_X():  # the very model of finetune_steps=0
+            return self._train_member(X, y_enc, None, None, seed=all_data_seed,
+                                      prior=self._prior(y_enc)).net
+
+        keep = self._keep(members)
+        blend = self.start_weight if keep else 0.0
+        if blend:
+            self._blend_with_start(members, keep, blend, network_on_all_of_X)
+        elif keep == 0 and X_val is None:
             # Fine-tuning beat the start on no held-out part: the networks, each trained on
-            # a part of the data, give way to one trained on all of it, the very model of
-            # finetune_steps=0 (offsets tuned out of fold, as TunedThresholdClassifierCV does).
-            self.nets_ = [self._train_member(X, y_enc, None, None, seed=all_data_seed,
-                                             prior=self._prior(y_enc)).net]
+            # a part of the data, give way to one trained on all of it (offsets tuned out of
+            # fold, as TunedThresholdClassifierCV does).
+            self.nets_ = [network_on_all_of_X()]
+            self.net_weights_ = np.ones(1)
+        self._tune_offsets(members, keep, blend)
         self._memory = ClassReservoir(len(self.classes_), self.memory_size).update(X, y_enc, rng)
         return self
 
@@ -566,7 +597,7 @@ torch.Tensor or torch.utils.data.Dataset
             prior = self._prior(part[1]) if y_replay.size else self._prior()
             members.append(self._train_member(*part, seed=rng.randint(np.iinfo(np.int32).max),
                                               prior=prior, net=net, epochs=1))
-        self._keep(members, strict=False)
+        self._tune_offsets(members, self._keep(members, strict=False))
         self._memory = memory.update(X, y_enc, rng)
         return self
 
@@ -796,13 +827,11 @@ torch.Tensor or torch.utils.data.Dataset
             # No fine-tuning and no offsets: nothing was held out, nothing to evaluate.
             return _Member(net, objective)
         device = torch.device(self.device_)
-        module = tuned = net.module_
-        head = self.head
+        module, tuned = net.module_, self._tuned(net)
         if self.freeze_backbone:
             # The backbone never changes: its output is computed once, and the head trains alone.
-            X, X_val = (head_features(module, part, head=head) for part in (X, X_val))
-            tuned, head = HeadOnly(module, head), "head"
-        mixer = FeatureMixer(tuned, head)
+            X, X_val = (head_features(module, part, head=self.head) for part in (X, X_val))
+        mixer = FeatureMixer(tuned, "head" if self.freeze_backbone else self.head)
         sampler = make_pair_sampler(X, y, len(self.classes_), self.batch_size,
                                     self.mixup_lambda_min, seed, device)
         refresh = GainRefresh(
@@ -860,7 +889,16 @@ torch.Tensor or torch.utils.data.Dataset
                 stacklevel=4,
             )
         return _Member(net, objective, y_val, refresh.records_, refresh.logits_,
-                       refresh.snapshots_, tuned)
+                       refresh.snapshots_)
+
+    def _tuned(self, net):
+        """What fine-tuning trains of ``net``: its module, or its head alone (frozen backbone).
+
+        Built afresh from the network, not carried with it: a network that
+        comes back from a joblib worker is a copy, its module no longer the
+        object that was trained there.
+        """
+        return HeadOnly(net.module_, self.head) if self.freeze_backbone else net.module_
 
     def _keep(self, members, *, strict=True):
         """Adopt the trained networks at the refresh the pooled held-out record selects.
@@ -871,6 +909,7 @@ torch.Tensor or torch.utils.data.Dataset
         the index of the kept refresh, None when nothing was held out.
         """
         self.nets_ = [member.net for member in members]
+        self.net_weights_ = np.full(len(members), 1.0 / len(members))
         self.objective_ = members[0].objective
         self.offsets_ = np.zeros(len(self.classes_))
         if members[0].records is None:
@@ -889,13 +928,52 @@ torch.Tensor or torch.utils.data.Dataset
         keep %= len(counted)
         for member in members:
             if member.snapshots:
-                member.tuned.load_state_dict(member.snapshots[keep])
+                self._tuned(member.net).load_state_dict(member.snapshots[keep])
         self.history_ = self._pooled_history(members, counted, keep)
-        if self._tunes_offsets():
-            log_proba = torch.cat([torch.log_softmax(member.logits[keep].to(torch.float64), 1)
-                                   for member in members])
-            self.offsets_ = tune_logit_offsets(log_proba.numpy(), y_held_out, self.objective_)
         return keep
+
+    def _blend_with_start(self, members, keep, weight, network_on_all_of_X):
+        """Give the start a share ``weight`` of the model, the kept refresh ``keep`` the rest.
+
+        A single network (a validation set or a single split) moves that
+        share of the way back from its kept weights to its start's. Several
+        (cross-fitting) are averaged with the network trained on all of ``X``,
+        which ``network_on_all_of_X()`` trains, with that share of the
+        probabilities.
+        """
+        if len(members) == 1:
+            start, kept = members[0].snapshots[0], members[0].snapshots[keep]
+            self._tuned(members[0].net).load_state_dict({
+                name: torch.lerp(value, start[name], weight) if value.is_floating_point() else value
+                for name, value in kept.items()
+            })
+            return
+        fine_tuned = self.nets_
+        self.nets_ = [network_on_all_of_X(), *fine_tuned]
+        self.net_weights_ = np.array([weight, *np.full(len(fine_tuned),
+                                                       (1.0 - weight) / len(fine_tuned))])
+
+    def _tune_offsets(self, members, keep, blend=0.0):
+        """Offsets tuned on the pooled held-out record of the kept refresh.
+
+        With ``blend``, the start's share of the model, every held-out part's
+        probabilities at refresh ``keep`` are blended with those of its own
+        network's start in that proportion: the stand-in, on data no network
+        trained on, for the blend with the network trained on all of ``X`` or
+        for the blend of weights.
+        """
+        if keep is None or not self._tunes_offsets():
+            return
+        log_proba = []
+        for member in members:
+            kept = torch.log_softmax(member.logits[keep].to(torch.float64), 1)
+            if blend:
+                at_start = torch.log_softmax(member.logits[0].to(torch.float64), 1)
+                kept = torch.logaddexp(at_start + math.log(blend), kept + math.log1p(-blend))
+            log_proba.append(kept)
+        y_held_out = np.concatenate([member.y_held_out for member in members])
+        self.offsets_ = tune_logit_offsets(torch.cat(log_proba).numpy(), y_held_out,
+                                           self.objective_)
 
     def _pooled_history(self, members, counted, keep):
         """``history_``: a row per refresh of the pooled record, gains averaged over networks."""
@@ -914,12 +992,13 @@ torch.Tensor or torch.utils.data.Dataset
 
     @property
     def net_(self):
-        """The fitted network, when one network was fitted (see ``nets_``)."""
+        """The fitted network, when one network makes the predictions (see ``nets_``)."""
         nets = self.nets_
         if len(nets) != 1:
             raise AttributeError(
-                f"This estimator cross-fitted {len(nets)} networks; see nets_ (net_ is the "
-                "network of a fit with a single split or a validation set)."
+                f"This estimator predicts with {len(nets)} networks; see nets_ and "
+                "net_weights_ (net_ is the network of a model that has one, such as a fit "
+                "with a validation set)."
             )
         return nets[0]
 
@@ -949,7 +1028,7 @@ torch.Tensor or torch.utils.data.Dataset
             )
 
     def _logits(self, X):
-        """Log of the networks' mean probabilities, plus ``offsets_``."""
+        """Log of the networks' probabilities averaged by ``net_weights_``, plus ``offsets_``."""
         check_is_fitted(self)
         X, _ = self._check_inputs(X, reset=False)
         # A DataLoader draws a seed from the global generator even without shuffling.
@@ -958,8 +1037,8 @@ torch.Tensor or torch.utils.data.Dataset
                 torch.log_softmax(_forward_all(net, X).to(torch.float64), dim=1)
                 for net in self.nets_
             ])
-        mean = torch.logsumexp(log_proba, dim=0) - math.log(len(self.nets_))
-        return mean + torch.from_numpy(self.offsets_)
+        log_weights = torch.from_numpy(np.log(self.net_weights_))[:, None, None]
+        return torch.logsumexp(log_proba + log_weights, dim=0) + torch.from_numpy(self.offsets_)
 
     def predict_proba(self, X):
         """Class probabilities: the softmax of the network's logits (plus ``offsets_``).
@@ -1044,9 +1123,10 @@ torch.Tensor or torch.utils.data.Dataset
         memory = getattr(self, "_memory", None)
         torch.save(
             {
-                "format": "selmix_sk.params/2",
+                "format": "selmix_sk.params/3",
                 "modules": [{k: v.cpu() for k, v in net.module_.state_dict().items()}
                             for net in self.nets_],
+                "net_weights": torch.from_numpy(self.net_weights_),
                 "classes": labels,
                 "n_features_in": int(self.n_features_in_),
                 "input_shape": list(getattr(self, "_input_shape", (self.n_features_in_,))),
@@ -1119,6 +1199,9 @@ torch.Tensor or torch.utils.data.Dataset
                 ) from exc
             net.module_.to(self.device_).eval()
             self.nets_.append(net)
+        # Formats 1 and 2, of versions 0.1 and 0.2, averaged their networks alike.
+        self.net_weights_ = (state["net_weights"].numpy() if "net_weights" in state
+                             else np.full(len(self.nets_), 1.0 / len(self.nets_)))
         self.objective_ = make_objective(self.objective, self.constraints).reset(self._prior())
         return self
 

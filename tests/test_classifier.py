@@ -34,7 +34,7 @@ def test_fit_predict_and_history(blobs):
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     np.testing.assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(axis=1)])
     assert clf.n_features_in_ == 5
-    assert isinstance(clf.net_, NeuralNetClassifier)
+    assert all(isinstance(net, NeuralNetClassifier) for net in clf.nets_)
     assert clf.score(X, y) == pytest.approx(
         min(np.mean(clf.predict(X)[y == k] == k) for k in range(3))
     )
@@ -231,6 +231,8 @@ def test_tiny_classes_fit(blobs):
         ({"finetune_steps": -1}, ValueError, "finetune_steps"),
         ({"finetune_steps": 2.5}, TypeError, "finetune_steps"),
         ({"refresh_every": 0}, ValueError, "refresh_every"),
+        ({"start_weight": 1.0}, ValueError, r"start_weight must be in \[0, 1\)"),
+        ({"start_weight": None}, TypeError, "start_weight"),
         ({"cv": 1.0}, ValueError, "held-out share"),
         ({"cv": 1}, ValueError, "number of folds"),
         ({"cv": "kfold"}, TypeError, "cv must be"),
@@ -307,7 +309,7 @@ def test_named_head_and_frozen_batchnorm(blobs):
         train_split=None, criterion=nn.CrossEntropyLoss,
     ).fit(X, y)
     statistics = net.module_.body[1].running_mean.clone()
-    clf = SelMixClassifier(net, **FAST, head="classifier").fit(X, y)
+    clf = SelMixClassifier(net, **FAST, head="classifier", keep_best=False).fit(X, y)
     torch.testing.assert_close(clf.net_.module_.body[1].running_mean, statistics)
     with pytest.raises(ValueError, match="no submodule named 'fc'"):
         SelMixClassifier(net, **FAST, head="fc").fit(X, y)
@@ -383,7 +385,7 @@ def test_offsets_are_tuned_by_default_under_constraints(objective):
 def test_plain_cross_entropy_pretraining(blobs):
     X, y = blobs
     clf = SelMixClassifier(**FAST, logit_adjustment=0.0).fit(X, y)
-    assert clf.net_.criterion_.tau == 0.0
+    assert [net.criterion_.tau for net in clf.nets_] == [0.0] * len(clf.nets_)
 
 
 def test_constraints_are_recorded_and_scored(blobs):
