@@ -251,7 +251,8 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         ``finetune_steps=0`` gives with the same ``random_state``.
         ``partial_fit`` keeps the best refresh on its held-out part, where a
         stream's SelMix steps are also most of a call's training. False
-        keeps the last weights.
+        keeps the last refresh. A refresh kept after the start is blended
+        with it (see ``start_weight``).
         Either way, fine-tuning stops with a warning if the logits stop being
         finite, and keeps the weights of an earlier refresh. The weights of
         every refresh are copied to the CPU while fine-tuning.
@@ -525,7 +526,7 @@ torch.Tensor or torch.utils.data.Dataset
             # fold, as TunedThresholdClassifierCV does).
             self.nets_ = [network_on_all_of_X()]
             self.net_weights_ = np.ones(1)
-        self._tune_offsets(members, keep, blend)
+        self._tune_offsets(members, keep, blend, parts[0][2])
         self._memory = ClassReservoir(len(self.classes_), self.memory_size).update(X, y_enc, rng)
         return self
 
@@ -953,21 +954,26 @@ torch.Tensor or torch.utils.data.Dataset
         self.net_weights_ = np.array([weight, *np.full(len(fine_tuned),
                                                        (1.0 - weight) / len(fine_tuned))])
 
-    def _tune_offsets(self, members, keep, blend=0.0):
-        """Offsets tuned on the pooled held-out record of the kept refresh.
+    def _tune_offsets(self, members, keep, blend=0.0, X_held_out=None):
+        """Offsets tuned on the pooled held-out record of the kept refresh, as predicted.
 
-        With ``blend``, the start's share of the model, every held-out part's
-        probabilities at refresh ``keep`` are blended with those of its own
-        network's start in that proportion: the stand-in, on data no network
-        trained on, for the blend with the network trained on all of ``X`` or
-        for the blend of weights.
+        ``blend`` is the start's share of the model. A single network, whose
+        weights were blended, is evaluated afresh on ``X_held_out``, its
+        held-out part. Fold networks are blended in their probabilities with
+        the network trained on all of ``X``, which has no held-out data: each
+        fold's own start stands in for it there.
         """
         if keep is None or not self._tunes_offsets():
             return
+        if blend and len(members) == 1:
+            with torch.random.fork_rng(devices=[]):
+                logits = [_forward_all(self.net_, X_held_out).cpu()]
+        else:
+            logits = [member.logits[keep] for member in members]
         log_proba = []
-        for member in members:
-            kept = torch.log_softmax(member.logits[keep].to(torch.float64), 1)
-            if blend:
+        for member, kept in zip(members, logits, strict=True):
+            kept = torch.log_softmax(kept.to(torch.float64), 1)
+            if blend and len(members) > 1:
                 at_start = torch.log_softmax(member.logits[0].to(torch.float64), 1)
                 kept = torch.logaddexp(at_start + math.log(blend), kept + math.log1p(-blend))
             log_proba.append(kept)

@@ -207,6 +207,18 @@ def test_a_single_fine_tuned_network_moves_back_towards_its_start(blobs, held_ou
         torch.testing.assert_close(weights[1 - 1e-9], start.net_.module_.head.weight)
 
 
+def test_offsets_of_a_blended_network_are_tuned_on_what_it_predicts(blobs):
+    from selmix_sk._offsets import tune_logit_offsets
+
+    X, y = blobs
+    X_val, y_val = X[1::2], y[1::2]
+    clf = SelMixClassifier(**FAST, keep_best=False, tune_offsets=True).fit(
+        X[::2], y[::2], X_val, y_val)
+    logits = clf.net_.forward(X_val.astype(np.float32)).double()
+    expected = tune_logit_offsets(torch.log_softmax(logits, 1).numpy(), y_val, clf.objective_)
+    np.testing.assert_array_equal(clf.offsets_, expected)
+
+
 @pytest.mark.parametrize("how", ["last weights", "stream"])
 def test_offsets_are_tuned_whichever_refresh_rule_keeps_the_weights(blobs, how):
     X, y = blobs
