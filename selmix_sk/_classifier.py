@@ -298,9 +298,9 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         The fitted networks (pre-trained, then fine-tuned in place): one per
         fold when cross-fitting, after the network trained on all of ``X``
         when they are blended with it (see ``start_weight``); else one.
-    net_weights_ : ndarray of shape (len(nets_),)
-        Weight of each network's probabilities in the predictions; they sum
-        to 1.
+    net_weights_ : ndarray of shape (n_networks,)
+        Weight of the probabilities of each network of ``nets_`` in the
+        predictions; they sum to 1.
     net_ : skorch.NeuralNet
         The fitted network, when one network makes the predictions.
     objective_ : Objective
