@@ -1205,7 +1205,7 @@ torch.Tensor or torch.utils.data.Dataset
                 ) from exc
             net.module_.to(self.device_).eval()
             self.nets_.append(net)
-        # Formats 1 and 2, of versions 0.1 and 0.2, averaged their networks alike.
+        # Formats 1 and 2, written before the blend with the start, weighed networks alike.
         self.net_weights_ = (state["net_weights"].numpy() if "net_weights" in state
                              else np.full(len(self.nets_), 1.0 / len(self.nets_)))
         self.objective_ = make_objective(self.objective, self.constraints).reset(self._prior())
