@@ -34,7 +34,7 @@ def test_fit_predict_and_history(blobs):
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     np.testing.assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(axis=1)])
     assert clf.n_features_in_ == 5
-    assert all(isinstance(net, NeuralNetClassifier) for net in clf.nets_)
+    assert isinstance(clf.net_, NeuralNetClassifier)  # a single split keeps one network
     assert clf.score(X, y) == pytest.approx(
         min(np.mean(clf.predict(X)[y == k] == k) for k in range(3))
     )
@@ -385,7 +385,7 @@ def test_offsets_are_tuned_by_default_under_constraints(objective):
 def test_plain_cross_entropy_pretraining(blobs):
     X, y = blobs
     clf = SelMixClassifier(**FAST, logit_adjustment=0.0).fit(X, y)
-    assert [net.criterion_.tau for net in clf.nets_] == [0.0] * len(clf.nets_)
+    assert clf.net_.criterion_.tau == 0.0
 
 
 def test_constraints_are_recorded_and_scored(blobs):
