@@ -919,9 +919,9 @@ torch.Tensor or torch.utils.data.Dataset
         counted, soft = pooled_confusions([member.y_held_out for member in members],
                                           [member.logits for member in members],
                                           len(self.classes_))
-        y_held_out = np.concatenate([member.y_held_out for member in members])
         keep = -1
         if self.keep_best:
+            y_held_out = np.concatenate([member.y_held_out for member in members])
             n_smallest = np.bincount(y_held_out, minlength=len(self.classes_)).min()
             rule = ({"min_lead": 1.0 / n_smallest, "mean_recall_slack": MEAN_RECALL_SLACK}
                     if strict else {})
