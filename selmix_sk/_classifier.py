@@ -98,7 +98,8 @@ class _Member:
 
     ``snapshots`` are states of what fine-tuning trained (see
     ``SelMixClassifier._tuned``): the network's module, or its head alone
-    when the backbone was frozen.
+    when the backbone was frozen. ``interrupted``: the user stopped its
+    training (Ctrl-C), which ends the fit.
     """
 
     net: NeuralNet
@@ -107,6 +108,7 @@ class _Member:
     records: list | None = None
     logits: list | None = None
     snapshots: list | None = None
+    interrupted: bool = False
 
 
 class SelMixClassifier(ClassifierMixin, BaseEstimator):
@@ -507,20 +509,26 @@ torch.Tensor or torch.utils.data.Dataset
             parts, seeds = [(X, y_enc, None, None)], [all_data_seed]
         self._class_counts = np.bincount(y_enc[~unlabelled], minlength=len(self.classes_))
         self._n_partial_fits = 0
-        members = Parallel(n_jobs=self.n_jobs)(
+        members = []
+        for member in Parallel(n_jobs=self.n_jobs, return_as="generator")(
             delayed(self._train_member)(*part, seed=seed, prior=self._prior(part[1]))
             for part, seed in zip(parts, seeds, strict=True)
-        )
+        ):
+            members.append(member)
+            if member.interrupted:
+                break  # Ctrl-C ends the fit: the folds to come do not train.
 
         def network_on_all_of_X():  # the very model of finetune_steps=0
             return self._train_member(X, y_enc, None, None, seed=all_data_seed,
                                       prior=self._prior(y_enc)).net
 
         keep = self._keep(members)
-        blend = self.start_weight if keep else 0.0
+        # An interrupted fit keeps what it has: no more networks train after it.
+        interrupted = members[-1].interrupted
+        blend = self.start_weight if keep and not (interrupted and len(members) > 1) else 0.0
         if blend:
             self._blend_with_start(members, keep, blend, network_on_all_of_X)
-        elif keep == 0 and X_val is None:
+        elif keep == 0 and X_val is None and not interrupted:
             # Fine-tuning beat the start on no held-out part: the networks, each trained on
             # a part of the data, give way to one trained on all of it (offsets tuned out of
             # fold, as TunedThresholdClassifierCV does).
@@ -743,7 +751,9 @@ torch.Tensor or torch.utils.data.Dataset
                     epochs = 0
             finished = epochs == 0 or self._pretrain(net, X, y, epochs, prior)
             steps = self.finetune_steps if finished else 0
-            return self._finetune(net, X, y, X_val, y_val, seed, steps, prior)
+            member = self._finetune(net, X, y, X_val, y_val, seed, steps, prior)
+            member.interrupted |= not finished
+            return member
 
     def _build_net(self, X):
         """The network to train, and whether it is already fitted."""
@@ -889,8 +899,9 @@ torch.Tensor or torch.utils.data.Dataset
                 UserWarning,
                 stacklevel=4,
             )
+        interrupted = refresh.diverged_at_ is None and done < steps
         return _Member(net, objective, y_val, refresh.records_, refresh.logits_,
-                       refresh.snapshots_)
+                       refresh.snapshots_, interrupted)
 
     def _tuned(self, net):
         """What fine-tuning trains of ``net``: its module, or its head alone (frozen backbone).

@@ -467,6 +467,20 @@ def test_keyboard_interrupt_keeps_a_usable_estimator(blobs):
     assert clf.predict(X).shape == (len(X),)
 
 
+def test_keyboard_interrupt_ends_a_cross_fitted_fit(blobs):
+    # Ctrl-C in the first fold's fine-tuning: the folds to come and the network on all
+    # of X do not train, and the fit keeps the interrupted fold.
+    X, y = blobs
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf = SelMixClassifier(**{**FAST, "cv": 3, "objective": _CtrlCAtUpdate(4)}).fit(X, y)
+    interrupted = [w for w in caught if "interrupted" in str(w.message)]
+    assert len(interrupted) == 1
+    assert len(clf.nets_) == 1
+    assert list(clf.history_["step"]) == [0, 5, 10]
+    assert clf.predict_proba(X).shape == (len(X), 3)
+
+
 def test_seeded_stream_is_reproducible(blobs):
     X, y = blobs
     chunks = np.array_split(np.random.RandomState(1).permutation(len(X)), 2)
