@@ -188,6 +188,9 @@ def test_cross_fitted_networks_are_blended_with_the_network_trained_on_all_the_d
         np.testing.assert_allclose(_probabilities(blended, X), _probabilities(fine_tuned, X))
     expected = 0.4 * start.predict_proba(X) + 0.6 * alone.predict_proba(X)
     np.testing.assert_allclose(clf.predict_proba(X), expected, rtol=1e-10)
+    # "auto": the fold networks, trained on part of X, share half with the one on all of it.
+    auto = SelMixClassifier(**params).fit(X, y)
+    np.testing.assert_allclose(auto.net_weights_, [0.5, 1 / 6, 1 / 6, 1 / 6])
 
 
 @pytest.mark.parametrize("held_out", ["validation set", "single split"])
@@ -196,12 +199,14 @@ def test_a_single_fine_tuned_network_moves_back_towards_its_start(blobs, held_ou
     data = (X[::2], y[::2], X[1::2], y[1::2]) if held_out == "validation set" else (X, y)
     params = {**FAST, "keep_best": False, "cv": 0.25}
     weights = {}
-    for start_weight in (0.0, 0.25, 1 - 1e-9):
+    for start_weight in (0.0, 0.25, 1 - 1e-9, "auto"):
         clf = SelMixClassifier(**params, start_weight=start_weight).fit(*data)
         assert clf.net_weights_.tolist() == [1.0]
         weights[start_weight] = clf.net_.module_.head.weight.detach()
     assert not torch.allclose(weights[0.0], weights[1 - 1e-9])
     torch.testing.assert_close(weights[0.25], 0.75 * weights[0.0] + 0.25 * weights[1 - 1e-9])
+    # "auto" for a single network: 0.3.
+    torch.testing.assert_close(weights["auto"], 0.7 * weights[0.0] + 0.3 * weights[1 - 1e-9])
     if held_out == "validation set":  # its start is the model of finetune_steps=0
         start = SelMixClassifier(**{**params, "finetune_steps": 0}).fit(*data)
         torch.testing.assert_close(weights[1 - 1e-9], start.net_.module_.head.weight)
@@ -268,7 +273,7 @@ def test_cross_fitted_params_save_and_load(blobs, tmp_path):
     clf.save_params(tmp_path / "weights.pt")
     loaded = SelMixClassifier(**FAST, cv=2).load_params(tmp_path / "weights.pt")
     assert len(loaded.nets_) == 3
-    np.testing.assert_array_equal(loaded.net_weights_, [0.3, 0.35, 0.35])
+    np.testing.assert_array_equal(loaded.net_weights_, [0.5, 0.25, 0.25])
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
 
 
