@@ -146,7 +146,8 @@ def _parser():
     benchmark.add_argument("--suite", choices=SUITES, default="all",
                            help="which suite to run (default: all)")
     benchmark.add_argument("--seeds", type=_integer(1), default=None, metavar="N",
-                           help="number of seeds, from --seed on (default: 10, or 2 with --quick)")
+                           help="number of seeds, from --seed on (default: 10, or 2 with --quick; "
+                                "3 for the stream and semi-supervised suites)")
     benchmark.add_argument("--n-jobs", type=_n_jobs, default=2,
                            help="processes of the quality suite (default: 2)")
     benchmark.add_argument("--datasets", nargs="+",

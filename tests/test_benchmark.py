@@ -399,3 +399,11 @@ def test_cost_is_the_ratio_of_median_fit_times(tmp_path):
     assert "| toy | 2.00 | 11.00 | 5.50 | 3 |" in report
     assert "- **NOT met**: (d) toy: fit time of 5 folds, n_jobs=2 / single split: 5.50x " \
         "(target <= 5x)" in report
+
+
+def test_the_stream_and_semi_supervised_suites_take_the_seeds_asked_for():
+    from selmix_sk.benchmark._run import _small_suite_seeds
+
+    assert list(_small_suite_seeds(0, None, quick=False)) == [0, 1, 2]
+    assert list(_small_suite_seeds(5, 10, quick=False)) == list(range(5, 15))
+    assert list(_small_suite_seeds(5, 10, quick=True)) == [5]

@@ -20,6 +20,11 @@ SUITES = ("all", "quality", "speed", "stream", "semi_supervised")
 # The stream and the semi-supervised digits are costly: three seeds unless asked.
 _SMALL_SUITE_SEEDS = 3
 
+def _small_suite_seeds(seed, seeds, quick):
+    """The seeds of the stream and semi-supervised suites: ``seeds`` of them if given."""
+    return range(seed, seed + (1 if quick else _SMALL_SUITE_SEEDS if seeds is None else seeds))
+
+
 def run_benchmark(output, *, suite="all", quick=False, seeds=None, seed=0, n_jobs=2,
                   datasets=None, objectives=OBJECTIVES, estimator_params=None, command=None,
                   progress=None):
@@ -34,7 +39,7 @@ def run_benchmark(output, *, suite="all", quick=False, seeds=None, seed=0, n_job
         (:func:`run_cost`) on the first three seeds; the speed suite the
         cost of a frozen backbone (:func:`run_frozen_cost`); ``"stream"`` is
         :func:`run_stream` and ``"semi_supervised"``
-        :func:`run_semi_supervised`, on at most three seeds.
+        :func:`run_semi_supervised`, on three seeds unless ``seeds`` says.
     quick : bool, default=False
         Data sets ``QUICK_DATASETS``, 2 seeds, the first of ``objectives``
         only, 30 pre-training epochs and 100 fine-tuning steps unless
@@ -42,7 +47,8 @@ def run_benchmark(output, *, suite="all", quick=False, seeds=None, seed=0, n_job
         first data set and seed, and the quick speed suite: a check that
         every part runs, not a measurement.
     seeds : int, default=None
-        Number of seeds, ``seed, seed + 1, ...``; None: 10, or 2 with ``quick``.
+        Number of seeds, ``seed, seed + 1, ...``; None: 10, or 2 with ``quick``,
+        and 3 for the costlier stream and semi-supervised suites (1 with ``quick``).
     seed : int, default=0
         First seed.
     n_jobs : int, default=2
@@ -105,7 +111,7 @@ def run_benchmark(output, *, suite="all", quick=False, seeds=None, seed=0, n_job
         for name in ("gain", "step"):
             speed[name].to_csv(output / f"speed_{name}.csv", index=False)
             written.append(output / f"speed_{name}.csv")
-    small_seeds = range(seed, seed + (1 if quick else min(_SMALL_SUITE_SEEDS, n_seeds)))
+    small_seeds = _small_suite_seeds(seed, seeds, quick)
     if suite in ("all", "stream"):
         stream = run_stream(small_seeds, **({"n_passes": 2} if quick else {}))
         stream.to_csv(output / "stream.csv", index=False)
