@@ -915,9 +915,9 @@ torch.Tensor or torch.utils.data.Dataset
     def _start_weight(self, n_networks):
         """``start_weight``, "auto" resolved for a model of ``n_networks`` fine-tuned networks."""
         if self.start_weight == "auto":
-            # Measured on the benchmark's tables (10 seeds, two draws): fold networks
-            # trained on four fifths of X start behind the network trained on all of it,
-            # and the blend with it gives their lead back at 0.3 on the smallest table.
+            # Fold networks trained on four fifths of X start behind the network trained
+            # on all of it. On the benchmark's tables (10 seeds, two draws) a share of 0.3
+            # left cars 2.6 points of mean recall below that network; half, within one.
             return 0.5 if n_networks > 1 else 0.3
         return self.start_weight
 
