@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.metrics import confusion_matrix
 from sklearn.utils import check_random_state
@@ -516,14 +516,7 @@ torch.Tensor or torch.utils.data.Dataset
             parts, seeds = [(X, y_enc, None, None)], [all_data_seed]
         self._class_counts = np.bincount(y_enc[~unlabelled], minlength=len(self.classes_))
         self._n_partial_fits = 0
-        members = []
-        for member in Parallel(n_jobs=self.n_jobs, return_as="generator")(
-            delayed(self._train_member)(*part, seed=seed, prior=self._prior(part[1]))
-            for part, seed in zip(parts, seeds, strict=True)
-        ):
-            members.append(member)
-            if member.interrupted:
-                break  # Ctrl-C ends the fit: the folds to come do not train.
+        members = self._train_members(parts, seeds)
 
         def network_on_all_of_X():  # the very model of finetune_steps=0
             return self._train_member(X, y_enc, None, None, seed=all_data_seed,
@@ -743,6 +736,25 @@ torch.Tensor or torch.utils.data.Dataset
     def _uses_validation(self):
         """Whether fitting needs held-out data: to fine-tune, or to tune offsets."""
         return self.finetune_steps > 0 or self._tunes_offsets()
+
+    def _train_members(self, parts, seeds):
+        """A network per part: in turn, or in parallel through joblib (``n_jobs``).
+
+        In turn, Ctrl-C in one ends the fit there: the parts to come do not
+        train. That loop is a plain one, as not every joblib backend can hand
+        back results one at a time (Ray's cannot).
+        """
+        if effective_n_jobs(self.n_jobs) > 1:
+            return Parallel(n_jobs=self.n_jobs)(
+                delayed(self._train_member)(*part, seed=seed, prior=self._prior(part[1]))
+                for part, seed in zip(parts, seeds, strict=True)
+            )
+        members = []
+        for part, seed in zip(parts, seeds, strict=True):
+            members.append(self._train_member(*part, seed=seed, prior=self._prior(part[1])))
+            if members[-1].interrupted:
+                break
+        return members
 
     def _train_member(self, X, y, X_val, y_val, *, seed, prior, net=None, epochs=None):
         """Pre-train (unless fitted) and fine-tune one network; leaves ``self`` untouched.
