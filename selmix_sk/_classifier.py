@@ -524,7 +524,7 @@ torch.Tensor or torch.utils.data.Dataset
 
         keep = self._keep(members)
         # After Ctrl-C the fit keeps what it has: no network on all of X trains.
-        interrupted = members[-1].interrupted
+        interrupted = any(member.interrupted for member in members)
         blend = 0.0
         if keep and not (interrupted and len(members) > 1):
             blend = self._start_weight(len(members))
