@@ -20,9 +20,12 @@ SUITES = ("all", "quality", "speed", "stream", "semi_supervised")
 # The stream and the semi-supervised digits are costly: three seeds unless asked.
 _SMALL_SUITE_SEEDS = 3
 
+
 def _small_suite_seeds(seed, seeds, quick):
     """The seeds of the stream and semi-supervised suites: ``seeds`` of them if given."""
-    return range(seed, seed + (1 if quick else _SMALL_SUITE_SEEDS if seeds is None else seeds))
+    if quick:
+        return range(seed, seed + 1)
+    return range(seed, seed + (_SMALL_SUITE_SEEDS if seeds is None else seeds))
 
 
 def run_benchmark(output, *, suite="all", quick=False, seeds=None, seed=0, n_jobs=2,
