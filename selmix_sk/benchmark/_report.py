@@ -315,9 +315,9 @@ def _speed_section(speed):
         "draw is the iterator's work, outside the step; it is shown apart. The end-to-end "
         "row is what a user pays: a default fit's SelMix steps (the fit with its steps "
         "minus the same fit with none, on long-tailed digits with the validation set given: "
-        "skorch's loop, the pair draws and the refreshes included) against a plain PyTorch "
-        "loop of as many SGD steps on 2 x batch samples through the same module; medians of "
-        "3.",
+        "skorch's loop, the pair draws and the refreshes included; both fits start from one "
+        "pre-trained network) against a plain PyTorch loop of as many SGD steps on 2 x batch "
+        "samples through the same module; medians of 7, interleaved.",
         "",
         _markdown_table(step_table),
         "",

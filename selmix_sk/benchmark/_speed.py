@@ -36,7 +36,7 @@ _STEP_BATCH = 64
 _MiB = 1024**2
 _TARGETS = {"speedup_k100": 1000.0, "closed_k100_s": 0.010, "closed_k1000_s": 2.0,
             "step_ratio": 1.2}
-
+_OVERHEAD_REPEATS = 7
 
 
 def literal_gain(confusion, prototypes, weight, bias, dpsi_dC, *, lambda_min=0.6,
@@ -228,7 +228,7 @@ def _step_speed(repeats, seed):
         plain_module.load_state_dict(module.state_dict())
         sampler = PairSampler(X, y, n_classes, _STEP_BATCH, 0.6, generator)
         selmix = SelMixNet(module, sampler=sampler, mixer=FeatureMixer(module),
-                           refresh_every=20, total_steps=1, batch_size=_STEP_BATCH,
+                           refresh_every=20, total_steps=10 + repeats, batch_size=_STEP_BATCH,
                            **options).initialize()
         plain = NeuralNet(plain_module, batch_size=2 * _STEP_BATCH, train_split=None,
                           **options).initialize()
@@ -271,34 +271,37 @@ def _finetune_overhead(steps, repeats, seed, **estimator_params):
     The default estimator on long-tailed digits with an explicit validation
     set: ``fit`` with ``steps`` SelMix steps minus ``fit`` with none, all the
     fine-tuning's work included (pair draws, refreshes, the schedule, skorch's
-    loop); the plain loop trains a copy of the same fitted module on batches
-    of 2 x ``batch_size`` training samples. Medians of ``repeats``,
-    interleaved, so that a change of machine load hits all three alike.
-    ``estimator_params`` change the estimator's defaults.
+    loop); the plain loop trains a copy of the same module on batches of
+    2 x ``batch_size`` training samples. Both fits start from one pre-trained
+    network, passed as ``net``: pre-training is the same work in both, and
+    its run-to-run spread, larger than the steps' time, would otherwise enter
+    their difference. Medians of ``repeats``, interleaved, so that a change of
+    machine load hits all three alike. ``estimator_params`` change the
+    estimator's defaults.
     """
     data = load_long_tailed_digits(random_state=seed)
     params = SelMixClassifier(**estimator_params).get_params()
+    start = SelMixClassifier(**estimator_params, finetune_steps=0, random_state=seed,
+                             device="cpu").fit(data.X_train, data.y_train, data.X_val, data.y_val)
 
     def fit_seconds(finetune_steps):
-        clf = SelMixClassifier(**estimator_params, finetune_steps=finetune_steps,
-                               random_state=seed, device="cpu")
-        start = time.perf_counter()
-        clf.fit(data.X_train, data.y_train, data.X_val, data.y_val)
-        return time.perf_counter() - start, clf
+        clf = SelMixClassifier(**estimator_params, net=start.net_,
+                               finetune_steps=finetune_steps, random_state=seed, device="cpu")
+        return _seconds(partial(clf.fit, data.X_train, data.y_train, data.X_val, data.y_val))
 
-    _, fitted = fit_seconds(0)  # warm-up, and the module the plain loop trains
+    fit_seconds(steps)  # warm-up
     X = torch.as_tensor(data.X_train, dtype=torch.float32)
-    y = torch.as_tensor(np.searchsorted(fitted.classes_, data.y_train))
+    y = torch.as_tensor(np.searchsorted(start.classes_, data.y_train))
     times = []
     for _ in range(repeats):
-        without, _ = fit_seconds(0)
-        with_steps, _ = fit_seconds(steps)
-        plain = _plain_loop_seconds(copy.deepcopy(fitted.net_.module_), X, y, steps,
+        without = fit_seconds(0)
+        with_steps = fit_seconds(steps)
+        plain = _plain_loop_seconds(copy.deepcopy(start.net_.module_), X, y, steps,
                                     2 * params["batch_size"], params["finetune_lr"],
                                     params["weight_decay"], seed)
         times.append((with_steps - without, plain))
     selmix_s, plain_s = np.median(times, axis=0)
-    sampler = make_pair_sampler(X, y.numpy(), len(fitted.classes_), params["batch_size"],
+    sampler = make_pair_sampler(X, y.numpy(), len(start.classes_), params["batch_size"],
                                 params["mixup_lambda_min"], seed, "cpu")
     period = params["refresh_every"]
     draw_s = _median_seconds(lambda: list(sampler.draws(period)), repeats) / period
@@ -333,7 +336,7 @@ def run_speed(*, quick=False, seed=0, ks=GAIN_KS, measure_memory=True, step_repe
         SelMix steps of the end-to-end row of ``"step"``: a default fit on
         long-tailed digits with that many steps minus one with none, against
         a plain PyTorch loop of as many SGD steps on 2 x batch_size samples
-        through the same module (medians of 3; about a minute at 1,500
+        through the same module (medians of 7; under a minute at 1,500
         steps). None: 1,500, or 300 with ``quick``; 0 leaves the row out.
 
     Returns
@@ -362,8 +365,8 @@ def run_speed(*, quick=False, seed=0, ks=GAIN_KS, measure_memory=True, step_repe
         if overhead_steps is None:
             overhead_steps = 300 if quick else 1500
         if overhead_steps:
-            step = pd.concat([step, pd.DataFrame([_finetune_overhead(overhead_steps, 3, seed)])],
-                             ignore_index=True)
+            overhead = _finetune_overhead(overhead_steps, _OVERHEAD_REPEATS, seed)
+            step = pd.concat([step, pd.DataFrame([overhead])], ignore_index=True)
     fit_memory = (_in_fresh_process(_fit_peak_rss, seed, {}) / _MiB if measure_memory
                   else None)
     return {"gain": gain, "step": step, "fit_memory_mib": fit_memory}
