@@ -1,5 +1,6 @@
 """The SelMix fine-tuning loop on skorch: pair batches and the mixup step."""
 
+import itertools
 import math
 
 import torch
@@ -122,9 +123,10 @@ class SelMixNet(DeviceSteps, NeuralNet):
 
     def initialize_optimizer(self, *args, **kwargs):
         super().initialize_optimizer(*args, **kwargs)
-        # The schedule starts with the optimizer.
+        # The schedule starts with the optimizer. A counter, not an attribute set every
+        # step: skorch's __setattr__ costs more than the schedule's arithmetic.
         self._initial_lrs = [group["lr"] for group in self.optimizer_.param_groups]
-        self._steps_done = 0
+        self._step_count = itertools.count()
         return self
 
     def get_iterator(self, dataset, training=False):
@@ -166,12 +168,11 @@ class SelMixNet(DeviceSteps, NeuralNet):
         ``CosineAnnealingLR``, whose per-step bookkeeping costs a few percent of
         a small network's step.
         """
-        progress = min(self._steps_done / max(self.total_steps, 1), 1.0)
+        progress = min(next(self._step_count) / max(self.total_steps, 1), 1.0)
         scale = (1.0 + math.cos(math.pi * progress)) / 2.0
         for group, initial_lr in zip(self.optimizer_.param_groups, self._initial_lrs,
                                      strict=True):
             group["lr"] = initial_lr * scale
-        self._steps_done += 1
 
     def train_step_single(self, batch, **fit_params):
         """One mixup step; the module is in training mode already (see ``run_single_epoch``)."""
