@@ -1,4 +1,4 @@
-"""The fine-tuning loop on skorch: its learning-rate schedule and the events its callbacks get."""
+"""The fine-tuning loop on skorch: its learning-rate schedule, step by step."""
 
 import numpy as np
 import pytest
@@ -27,7 +27,7 @@ class RecordSteps(Callback):
         self.lrs_.append([group["lr"] for group in net.optimizer_.param_groups])
 
 
-def _net(steps, refresh_every, callbacks):
+def _finetune(steps, refresh_every, callbacks):
     generator = torch.Generator().manual_seed(0)
     X = torch.randn(60, 4, generator=generator)
     y = torch.arange(60) % 3
@@ -40,14 +40,14 @@ def _net(steps, refresh_every, callbacks):
                     criterion=nn.CrossEntropyLoss, optimizer=torch.optim.SGD, lr=0.01,
                     optimizer__param_groups=[("head.*", {"lr": 0.1})], batch_size=8,
                     callbacks=callbacks, device="cpu")
-    return net.fit(X, y)
+    net.fit(X, y)
 
 
 @pytest.mark.parametrize("steps, refresh_every", [(23, 5), (7, 7)])
 def test_the_learning_rate_anneals_as_torchs_cosine_schedule_stepped_every_batch(
         steps, refresh_every):
     record = RecordSteps()
-    _net(steps, refresh_every, [("record", record)])
+    _finetune(steps, refresh_every, [("record", record)])
 
     # skorch puts the head's group first, then the rest at ``lr``.
     reference = torch.optim.SGD([{"params": [nn.Parameter(torch.zeros(1))], "lr": 0.1},
@@ -58,6 +58,6 @@ def test_the_learning_rate_anneals_as_torchs_cosine_schedule_stepped_every_batch
         expected.append([group["lr"] for group in reference.param_groups])
         reference.step()
         schedule.step()
-    # Every step's event reaches a callback that listens, with the rate that step used.
+    # One record per step, of the rates that step used; one epoch per refresh period.
     np.testing.assert_allclose(record.lrs_, expected, rtol=1e-12, atol=1e-15)
     assert record.epochs_ == -(-steps // refresh_every)
