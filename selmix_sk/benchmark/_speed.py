@@ -280,9 +280,9 @@ def _finetune_overhead(steps, repeats, seed, **estimator_params):
     estimator's defaults.
     """
     data = load_long_tailed_digits(random_state=seed)
-    params = SelMixClassifier(**estimator_params).get_params()
     start = SelMixClassifier(**estimator_params, finetune_steps=0, random_state=seed,
                              device="cpu").fit(data.X_train, data.y_train, data.X_val, data.y_val)
+    params = start.get_params()
 
     def fit_seconds(finetune_steps):
         clf = SelMixClassifier(**estimator_params, net=start.net_,
