@@ -16,7 +16,13 @@ import torch
 from .callbacks import _confusion
 from .objectives import _recalls
 
-__all__ = ["MEAN_RECALL_SLACK", "check_splits", "pooled_confusions", "select_refresh"]
+__all__ = [
+    "MEAN_RECALL_SLACK",
+    "RefreshChoice",
+    "check_splits",
+    "pooled_confusions",
+    "select_refresh",
+]
 
 # Fine-tuning for one objective may trade the classes' mean recall for it; the
 # refresh kept gives up at most this much of the start's, on the held-out record.
@@ -187,7 +193,99 @@ def pooled_confusions(held_out_labels, held_out_logits, n_classes):
     return np.stack(counted), np.stack(soft)
 
 
-def select_refresh(objective, counted, soft, *, min_lead=0.0, mean_recall_slack=np.inf):
+class RefreshChoice:
+    """The refresh to keep, decided as the refreshes come.
+
+    The rule of :func:`select_refresh`, one refresh at a time, so that a
+    network fine-tuned alone need not keep a copy of its weights at every
+    refresh: only at the start and at the current candidate, the best
+    refresh so far whose mean recall is at most ``mean_recall_slack`` below
+    the start's. Refreshes rank by ``objective.score`` of the argmax
+    confusion matrix, ties broken by ``objective.value`` of the mean
+    probabilities, the earlier refresh winning a full tie. The candidate is
+    kept if its score leads the start's by at least ``min_lead``; else the
+    start is. A built-in objective is a function of the confusion matrix
+    alone, so ranking a refresh as it comes ranks it as after training.
+
+    Parameters
+    ----------
+    objective : Objective
+    min_lead : float, default=0.0
+        How much the kept refresh's score must beat the start's by.
+    mean_recall_slack : float, default=inf
+        How far below the start's mean recall the kept refresh's may be.
+    keep_best : bool, default=True
+        False keeps the latest refresh, whatever its score.
+
+    Attributes
+    ----------
+    n_offered : int
+        Refreshes offered so far; the first is the start.
+    candidate : int or None
+        The best refresh so far (the latest without ``keep_best``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from selmix_sk._validation import RefreshChoice
+    >>> from selmix_sk.objectives import make_objective
+    >>> choice = RefreshChoice(make_objective("min_recall"), min_lead=1 / 5)
+    >>> start = np.array([[0.5, 0.0], [0.3, 0.2]])  # recalls 1.0 and 0.4 of 5 samples each
+    >>> better = np.array([[0.45, 0.05], [0.1, 0.4]])  # 0.9 and 0.8
+    >>> choice.offer(start, start), choice.offer(better, better), choice.offer(start, start)
+    (True, True, False)
+    >>> choice.kept
+    1
+    """
+
+    def __init__(self, objective, *, min_lead=0.0, mean_recall_slack=np.inf, keep_best=True):
+        self.objective = objective
+        self.min_lead = min_lead
+        self.mean_recall_slack = mean_recall_slack
+        self.keep_best = keep_best
+        self.n_offered = 0
+        self.candidate = None
+
+    def offer(self, counted, soft):
+        """Rank the next refresh by its confusion matrices, argmax ``counted`` and ``soft``.
+
+        Returns
+        -------
+        is_candidate : bool
+            Whether it is now the candidate: the refresh whose weights to keep.
+        """
+        index = self.n_offered
+        self.n_offered += 1
+        if not self.keep_best:
+            self.candidate = index
+            return True
+        mean_recall = _recalls(counted)[0].mean()
+        score = self.objective.score(counted)
+        if index == 0:
+            self._start_score, self._start_mean_recall = score, mean_recall
+        elif (mean_recall < self._start_mean_recall - self.mean_recall_slack - _TOLERANCE
+              or score < self._best[0]):
+            return False
+        # The soft value only breaks ties: computed where the score does not settle it.
+        key = (score, self.objective.value(soft))
+        if index and key <= self._best:
+            return False
+        self.candidate, self._best = index, key
+        return True
+
+    @property
+    def kept(self):
+        """The refresh to keep of those offered: the candidate if it leads the start enough."""
+        if self.candidate is None:
+            raise ValueError("No refresh was offered.")
+        if not self.keep_best:
+            return self.candidate
+        leads = self._best[0] >= self._start_score + self.min_lead - _TOLERANCE
+        return self.candidate if leads else 0
+
+
+def select_refresh(objective, counted, soft, *, min_lead=0.0, mean_recall_slack=np.inf,
+                   keep_best=True):
     """The refresh to keep: the best on the held-out record, if it beats the start.
 
     Ranks the refreshes by ``objective.score`` of the argmax confusion
@@ -196,7 +294,8 @@ def select_refresh(objective, counted, soft, *, min_lead=0.0, mean_recall_slack=
     the start, the network fine-tuning began from, only if its score leads
     the start's by at least ``min_lead`` and its mean recall is at most
     ``mean_recall_slack`` below the start's; else the start is kept. So
-    fine-tuning does no harm on the signal it trusts.
+    fine-tuning does no harm on the signal it trusts. :class:`RefreshChoice`
+    applies the rule as the refreshes come.
 
     ``fit`` asks for a lead of one held-out sample of the smallest class:
     a smaller one is within what a single sample moves, and picking the
@@ -212,6 +311,8 @@ def select_refresh(objective, counted, soft, *, min_lead=0.0, mean_recall_slack=
         How much the kept refresh's score must beat the start's by.
     mean_recall_slack : float, default=inf
         How far below the start's mean recall the kept refresh's may be.
+    keep_best : bool, default=True
+        False keeps the last refresh, whatever its score.
 
     Returns
     -------
@@ -240,9 +341,8 @@ def select_refresh(objective, counted, soft, *, min_lead=0.0, mean_recall_slack=
     >>> select_refresh(make_objective("min_recall"), records, records)
     2
     """
-    keys = [(objective.score(C), objective.value(S)) for C, S in zip(counted, soft, strict=True)]
-    mean_recalls = [_recalls(C)[0].mean() for C in counted]
-    allowed = [index for index, mean_recall in enumerate(mean_recalls)
-               if mean_recall >= mean_recalls[0] - mean_recall_slack - _TOLERANCE]
-    best = max(allowed, key=lambda index: keys[index])
-    return best if keys[best][0] >= keys[0][0] + min_lead - _TOLERANCE else 0
+    choice = RefreshChoice(objective, min_lead=min_lead, mean_recall_slack=mean_recall_slack,
+                           keep_best=keep_best)
+    for C, S in zip(counted, soft, strict=True):
+        choice.offer(C, S)
+    return choice.kept
