@@ -27,7 +27,13 @@ from ._modules import MLP, LogitAdjustedLoss, SmallCNN, channel_statistics
 from ._offsets import tune_logit_offsets
 from ._pretrain import PretrainNet, pretrain
 from ._samplers import dataset_labels, input_batches, make_pair_sampler, take
-from ._validation import MEAN_RECALL_SLACK, check_splits, pooled_confusions, select_refresh
+from ._validation import (
+    MEAN_RECALL_SLACK,
+    RefreshChoice,
+    check_splits,
+    pooled_confusions,
+    select_refresh,
+)
 from .callbacks import (
     CONFUSIONS,
     HISTORY_COLUMNS,
@@ -96,9 +102,11 @@ class _Member:
     """One trained network and what its held-out part saw at every refresh.
 
     ``snapshots`` are states of what fine-tuning trained (see
-    ``SelMixClassifier._tuned``): the network's module, or its head alone
-    when the backbone was frozen. ``interrupted``: the user stopped its
-    training (Ctrl-C), which ends the fit.
+    ``SelMixClassifier._tuned``) by refresh index: the network's module, or
+    its head alone when the backbone was frozen. ``kept``: the refresh that
+    a network trained alone chose as it went, None where networks share the
+    choice. ``interrupted``: the user stopped its training (Ctrl-C), which
+    ends the fit.
     """
 
     net: NeuralNet
@@ -106,7 +114,8 @@ class _Member:
     y_held_out: np.ndarray | None = None
     records: list | None = None
     logits: list | None = None
-    snapshots: list | None = None
+    snapshots: dict | None = None
+    kept: int | None = None
     interrupted: bool = False
 
 
@@ -599,14 +608,16 @@ torch.Tensor or torch.utils.data.Dataset
         if y_replay.size:
             X_all, y_all = np.concatenate([X, X_replay]), np.concatenate([y_enc, y_replay])
         members = []
-        for net in [None] if first else self.nets_:
+        nets = [None] if first else self.nets_
+        for net in nets:
             part = (self._held_out_parts(X_all, y_all, rng)[0] if self._uses_validation()
                     else (X_all, y_all, None, None))
             # The memory makes the training part more balanced than the stream: the
             # logit adjustment follows the shares trained on.
             prior = self._prior(part[1]) if y_replay.size else self._prior()
             members.append(self._train_member(*part, seed=rng.randint(np.iinfo(np.int32).max),
-                                              prior=prior, net=net, epochs=1))
+                                              prior=prior, net=net, epochs=1,
+                                              strict=False if len(nets) == 1 else None))
         self._tune_offsets(members, self._keep(members, strict=False))
         self._memory = memory.update(X, y_enc, rng)
         return self
@@ -743,22 +754,32 @@ torch.Tensor or torch.utils.data.Dataset
         train. That loop is a plain one, as not every joblib backend can hand
         back results one at a time (Ray's cannot).
         """
+        # A network trained alone chooses its refresh as it goes; several, on their pooled
+        # record after training.
+        strict = True if len(parts) == 1 else None
         if effective_n_jobs(self.n_jobs) > 1:
             return Parallel(n_jobs=self.n_jobs)(
-                delayed(self._train_member)(*part, seed=seed, prior=self._prior(part[1]))
+                delayed(self._train_member)(*part, seed=seed, prior=self._prior(part[1]),
+                                            strict=strict)
                 for part, seed in zip(parts, seeds, strict=True)
             )
         members = []
         for part, seed in zip(parts, seeds, strict=True):
-            members.append(self._train_member(*part, seed=seed, prior=self._prior(part[1])))
+            members.append(self._train_member(*part, seed=seed, prior=self._prior(part[1]),
+                                              strict=strict))
             if members[-1].interrupted:
                 break
         return members
 
-    def _train_member(self, X, y, X_val, y_val, *, seed, prior, net=None, epochs=None):
+    def _train_member(self, X, y, X_val, y_val, *, seed, prior, net=None, epochs=None,
+                      strict=None):
         """Pre-train (unless fitted) and fine-tune one network; leaves ``self`` untouched.
 
         Folds run this in parallel (joblib), so it only reads the estimator.
+        ``strict``: a network trained alone chooses the refresh to keep as it
+        trains, by the rule of ``_keep(strict=strict)``, and keeps the weights
+        of the start and of the candidate only; None, one of several networks,
+        whose pooled record chooses after training, keeps every refresh's.
         """
         cuda = torch.device(self.device_).type == "cuda"
         with torch.random.fork_rng(devices=[torch.device(self.device_)] if cuda else []):
@@ -771,7 +792,7 @@ torch.Tensor or torch.utils.data.Dataset
                     epochs = 0
             finished = epochs == 0 or self._pretrain(net, X, y, epochs, prior)
             steps = self.finetune_steps if finished else 0
-            member = self._finetune(net, X, y, X_val, y_val, seed, steps, prior)
+            member = self._finetune(net, X, y, X_val, y_val, seed, steps, prior, strict)
             member.interrupted |= not finished
             return member
 
@@ -852,11 +873,13 @@ torch.Tensor or torch.utils.data.Dataset
             )
         return done == epochs
 
-    def _finetune(self, net, X, y, X_val, y_val, seed, steps, prior):
+    def _finetune(self, net, X, y, X_val, y_val, seed, steps, prior, strict=None):
         objective = make_objective(self.objective, self.constraints).reset(prior)
         if X_val is None:
             # No fine-tuning and no offsets: nothing was held out, nothing to evaluate.
             return _Member(net, objective)
+        choice = (None if strict is None
+                  else RefreshChoice(objective, **self._refresh_rule(y_val, strict=strict)))
         device = torch.device(self.device_)
         module, tuned = net.module_, self._tuned(net)
         if self.freeze_backbone:
@@ -876,6 +899,7 @@ torch.Tensor or torch.utils.data.Dataset
             self.classes_,
             snapshots=steps > 0,
             confusion=self.confusion,
+            choice=choice,
         )
         callbacks = [("gain_refresh", refresh)]
         if self.verbose and steps:
@@ -917,7 +941,7 @@ torch.Tensor or torch.utils.data.Dataset
             )
         interrupted = refresh.diverged_at_ is None and done < steps
         return _Member(net, objective, y_val, refresh.records_, refresh.logits_,
-                       refresh.snapshots_, interrupted)
+                       refresh.snapshots_, None if choice is None else choice.kept, interrupted)
 
     def _start_weight(self, n_networks):
         """``start_weight``, "auto" resolved for a model of ``n_networks`` fine-tuned networks."""
@@ -940,10 +964,9 @@ torch.Tensor or torch.utils.data.Dataset
     def _keep(self, members, *, strict=True):
         """Adopt the trained networks at the refresh the pooled held-out record selects.
 
-        ``strict``: the start unless a refresh beats it beyond what one held-out
-        sample moves (``fit``). Else the best refresh: in a stream, a call's
-        SelMix steps are also most of its training (``partial_fit``). Returns
-        the index of the kept refresh, None when nothing was held out.
+        ``strict`` as in :meth:`_refresh_rule`; a network trained alone chose
+        by that rule as it trained. Returns the index of the kept refresh,
+        None when nothing was held out.
         """
         self.nets_ = [member.net for member in members]
         self.net_weights_ = np.full(len(members), 1.0 / len(members))
@@ -955,19 +978,31 @@ torch.Tensor or torch.utils.data.Dataset
         counted, soft = pooled_confusions([member.y_held_out for member in members],
                                           [member.logits for member in members],
                                           len(self.classes_))
-        keep = -1
-        if self.keep_best:
+        if len(members) == 1 and members[0].kept is not None:
+            keep = members[0].kept  # chosen as it trained, by the same rule
+        else:
             y_held_out = np.concatenate([member.y_held_out for member in members])
-            n_smallest = np.bincount(y_held_out, minlength=len(self.classes_)).min()
-            rule = ({"min_lead": 1.0 / n_smallest, "mean_recall_slack": MEAN_RECALL_SLACK}
-                    if strict else {})
-            keep = select_refresh(self.objective_, counted, soft, **rule)
-        keep %= len(counted)
+            keep = select_refresh(self.objective_, counted, soft,
+                                  **self._refresh_rule(y_held_out, strict=strict))
         for member in members:
             if member.snapshots:
                 self._tuned(member.net).load_state_dict(member.snapshots[keep])
         self.history_ = self._pooled_history(members, counted, keep)
         return keep
+
+    def _refresh_rule(self, y_held_out, *, strict):
+        """How the refresh to keep is chosen (see ``RefreshChoice``), on these held-out labels.
+
+        ``strict`` (``fit``): a lead over the start of one held-out sample of
+        the smallest class, and ``MEAN_RECALL_SLACK`` at most of the mean
+        recall given up. Else the best refresh: in a stream, a call's SelMix
+        steps are also most of its training (``partial_fit``).
+        """
+        rule = {"keep_best": self.keep_best}
+        if strict:
+            n_smallest = np.bincount(y_held_out, minlength=len(self.classes_)).min()
+            rule.update(min_lead=1.0 / n_smallest, mean_recall_slack=MEAN_RECALL_SLACK)
+        return rule
 
     def _blend_with_start(self, members, keep, weight, network_on_all_of_X):
         """Give the start a share ``weight`` of the model, the kept refresh ``keep`` the rest.

@@ -245,13 +245,20 @@ class GainRefresh(Callback):
     class_labels : array-like of shape (K,)
         Names of the classes, for the record.
     snapshots : bool, default=False
-        Keep a copy of the weights at every refresh, on the CPU, so that the
-        estimator can go back to the refresh it selects.
+        Keep copies of the weights, on the CPU, so that the estimator can go
+        back to the refresh it selects: at every refresh, or only those that
+        ``choice`` may keep.
     confusion : {"soft", "hard"}, default="soft"
         The validation confusion matrix that steers the multipliers and the
         gains: mean predicted probabilities, or argmax counts as in the
         published code (see :func:`evaluate_validation`). The record and the
         objective's value use the argmax counts either way.
+    choice : RefreshChoice, default=None
+        Decides, refresh by refresh, which one to keep (see
+        :class:`~selmix_sk._validation.RefreshChoice`): then only the start's
+        weights and the candidate's are kept, two copies instead of one per
+        refresh. None: the choice is made after training, on a record that
+        other networks share, and every refresh's weights are kept.
 
     Attributes
     ----------
@@ -260,16 +267,16 @@ class GainRefresh(Callback):
         gain, multipliers.
     logits_ : list of torch.Tensor
         The logits on the validation set at every refresh, on the CPU.
-    snapshots_ : list of dict
-        The module's state at every refresh, on the CPU; empty unless
-        ``snapshots``.
+    snapshots_ : dict
+        The module's state on the CPU by refresh index: at every refresh, or
+        at the start and ``choice``'s candidate; empty unless ``snapshots``.
     diverged_at_ : int or None
         The step at which the logits stopped being finite, ending training;
         None if they never did.
     """
 
     def __init__(self, X_val, y_val, objective, selection, temperature, lambda_min,
-                 indicator, class_labels, snapshots=False, confusion="soft"):
+                 indicator, class_labels, snapshots=False, confusion="soft", choice=None):
         self.X_val = X_val
         self.y_val = y_val
         self.objective = objective
@@ -280,11 +287,12 @@ class GainRefresh(Callback):
         self.class_labels = class_labels
         self.snapshots = snapshots
         self.confusion = confusion
+        self.choice = choice
 
     def initialize(self):
         self.records_ = []
         self.logits_ = []
-        self.snapshots_ = []
+        self.snapshots_ = {}
         self.diverged_at_ = None
         return self
 
@@ -307,8 +315,8 @@ class GainRefresh(Callback):
         counted = _confusion(logits, self.y_val, n_classes, soft=False)
         # A few validation samples a class make argmax counts jump; the mean
         # probabilities move smoothly, as the first-order gain assumes.
-        steering = (_confusion(logits, self.y_val, n_classes, soft=True)
-                    if self.confusion == "soft" else counted)
+        soft = _confusion(logits, self.y_val, n_classes, soft=True)
+        steering = soft if self.confusion == "soft" else counted
         C, S = counted.cpu().numpy(), steering.cpu().numpy()
         value = self.objective.value(C)
         self.objective.update(S)
@@ -330,11 +338,21 @@ class GainRefresh(Callback):
         self.records_.append(history_row(self.objective, self.class_labels, step, value, C,
                                          float(gain.max()), self.objective.multipliers))
         self.logits_.append(logits.cpu())
+        self._keep_weights(module, C, soft)
+
+    def _keep_weights(self, module, counted, soft):
+        """Offer this refresh to ``choice``; copy its weights if they may be kept."""
+        if self.choice is not None:
+            former = self.choice.candidate
+            if not self.choice.offer(counted, soft.cpu().numpy()):
+                return
+            if former:  # the start (0) stays: the estimator may blend with it
+                self.snapshots_.pop(former, None)
         if self.snapshots:
-            self.snapshots_.append(
-                {name: value.detach().to("cpu", copy=True)
-                 for name, value in module.state_dict().items()}
-            )
+            self.snapshots_[len(self.records_) - 1] = {
+                name: value.detach().to("cpu", copy=True)
+                for name, value in module.state_dict().items()
+            }
 
     def on_train_begin(self, net, **kwargs):
         self.refresh(net, step=0)

@@ -1,4 +1,4 @@
-"""The fine-tuning loop on skorch: its learning-rate schedule, step by step."""
+"""The fine-tuning loop on skorch: its learning-rate schedule, the weights a refresh keeps."""
 
 import numpy as np
 import pytest
@@ -9,7 +9,10 @@ from torch import nn
 from selmix_sk import MLP
 from selmix_sk._finetune import SelMixNet
 from selmix_sk._samplers import PairSampler
+from selmix_sk._validation import RefreshChoice, pooled_confusions, select_refresh
+from selmix_sk.callbacks import GainRefresh
 from selmix_sk.mixup import FeatureMixer
+from selmix_sk.objectives import make_objective
 
 
 class RecordSteps(Callback):
@@ -61,3 +64,31 @@ def test_the_learning_rate_anneals_as_torchs_cosine_schedule_stepped_every_batch
     # One record per step, of the rates that step used; one epoch per refresh period.
     np.testing.assert_allclose(record.lrs_, expected, rtol=1e-12, atol=1e-15)
     assert record.epochs_ == -(-steps // refresh_every)
+
+
+def _refreshes(choice):
+    """A fine-tuning's GainRefresh, keeping weights at every refresh or as ``choice`` says."""
+    generator = torch.Generator().manual_seed(1)
+    X_val, y_val = torch.randn(30, 4, generator=generator), torch.arange(30) % 3
+    refresh = GainRefresh(X_val, y_val, make_objective("min_recall").reset(np.full(3, 1 / 3)),
+                          "selmix", 0.1, 0.6, "exact", np.arange(3), snapshots=True,
+                          choice=choice)
+    _finetune(40, 4, [("gain_refresh", refresh)])
+    return refresh
+
+
+def test_a_refresh_choice_keeps_the_weights_of_the_start_and_of_its_candidate_only():
+    every = _refreshes(None)
+    choice = RefreshChoice(make_objective("min_recall"))
+    chosen = _refreshes(choice)
+    assert sorted(every.snapshots_) == list(range(11))
+    # The same fine-tuning, and the copies it kept are those of the same refreshes.
+    assert [r["objective"] for r in chosen.records_] == [r["objective"] for r in every.records_]
+    assert choice.candidate > 0 and choice.kept == choice.candidate
+    # The choice made as the refreshes came is the one made on the whole record after.
+    counted, soft = pooled_confusions([every.y_val.numpy()], [every.logits_], 3)
+    assert select_refresh(make_objective("min_recall"), counted, soft) == choice.kept
+    assert sorted(chosen.snapshots_) == [0, choice.candidate]
+    for index, state in chosen.snapshots_.items():
+        for name, value in state.items():
+            assert torch.equal(value, every.snapshots_[index][name])

@@ -3,10 +3,12 @@
 import numpy as np
 import pytest
 import torch
+from pandas import testing as pd_testing
 from sklearn.model_selection import KFold, StratifiedKFold
 
 from selmix_sk import SelMixClassifier
 from selmix_sk._validation import (
+    RefreshChoice,
     _holdout_split,
     check_splits,
     pooled_confusions,
@@ -117,6 +119,52 @@ def test_select_refresh_needs_a_resolved_lead_without_a_mean_recall_cost():
     assert select_refresh(objective, counted[[0, 2]], counted[[0, 2]], **strict) == 0
     assert select_refresh(objective, counted[[0, 2]], counted[[0, 2]],
                           mean_recall_slack=0.05) == 1
+
+
+def _whole_record_rule(objective, counted, soft, min_lead, mean_recall_slack):
+    """The rule as stated, on the whole record: the first best allowed refresh, if it leads."""
+    keys = [(objective.score(C), objective.value(S)) for C, S in zip(counted, soft, strict=True)]
+    mean_recalls = [np.mean(np.diag(C) / C.sum(1)) for C in counted]
+    allowed = [i for i, m in enumerate(mean_recalls) if m >= mean_recalls[0] - mean_recall_slack]
+    best = max(allowed, key=lambda i: keys[i])
+    return best if keys[best][0] >= keys[0][0] + min_lead - 1e-12 else 0
+
+
+@pytest.mark.parametrize("objective", ["min_recall", "hmean", "mean_recall_min_coverage"])
+def test_refresh_choice_as_it_goes_keeps_what_the_whole_record_selects(objective):
+    objective = make_objective(objective)
+    rng = np.random.default_rng(0)
+    kept = []
+    for trial in range(200):
+        # 4 held-out samples a class, the misses going to the next class: ties on the score
+        # are common, as on real records.
+        correct = rng.integers(0, 5, size=(int(rng.integers(1, 8)), 3))
+        counted = np.zeros((len(correct), 3, 3))
+        for k in range(3):
+            counted[:, k, k], counted[:, k, (k + 1) % 3] = correct[:, k], 4 - correct[:, k]
+        counted /= 12.0
+        soft = 0.5 * counted + 0.5 * rng.dirichlet(np.ones(3), size=counted.shape[:2]) / 3
+        if trial % 4 == 0:  # full ties too: the earlier refresh wins them
+            soft = counted
+        rule = {"min_lead": [0.0, 0.25][trial % 2],
+                "mean_recall_slack": [np.inf, 0.05][trial % 3 > 0]}
+        choice = RefreshChoice(objective, **rule)
+        candidates = [choice.offer(C, S) for C, S in zip(counted, soft, strict=True)]
+        kept.append(choice.kept)
+        assert kept[-1] == _whole_record_rule(objective, counted, soft, **rule)
+        # The kept refresh was a candidate when it came, and the last candidate is the best.
+        assert candidates[0] and candidates[kept[-1]]
+        assert choice.candidate == max(i for i, new in enumerate(candidates) if new)
+    assert 0 < np.mean(np.array(kept) > 0) < 1
+
+
+def test_refresh_choice_without_keep_best_keeps_the_latest():
+    choice = RefreshChoice(make_objective("min_recall"), min_lead=1.0, keep_best=False)
+    worse = np.array([[0.5, 0.0], [0.5, 0.0]])
+    assert all(choice.offer(C, C) for C in [np.eye(2) / 2, worse, worse])
+    assert choice.kept == 2
+    with pytest.raises(ValueError, match="No refresh was offered"):
+        RefreshChoice(make_objective("min_recall")).kept  # noqa: B018
 
 
 def test_cross_fitting_averages_one_network_per_fold(blobs):
@@ -287,3 +335,46 @@ def test_partial_fit_after_cross_fitting_trains_every_network(blobs):
     np.testing.assert_allclose(clf.net_weights_, np.full(3, 1 / 3))
     for net, weight in zip(clf.nets_, before, strict=True):
         assert not torch.equal(net.module_.head.weight, weight)
+
+
+class RecordSnapshots(SelMixClassifier):
+    """Records which refreshes' weights every network kept, as the fit adopts one."""
+
+    def _keep(self, members, **kwargs):
+        self.snapshot_indices_ = [sorted(member.snapshots or {}) for member in members]
+        return super()._keep(members, **kwargs)
+
+
+class KeepEverySnapshot(RecordSnapshots):
+    """Every network keeps every refresh's weights, and the pooled record chooses."""
+
+    def _train_member(self, *args, strict=None, **kwargs):
+        return super()._train_member(*args, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def tail_digits(digits):
+    """Digits with three small classes, and a validation set of the rest."""
+    X, y = digits
+    train = np.concatenate([np.flatnonzero(y == k)[: 12 if k < 3 else 60] for k in range(10)])
+    val = np.setdiff1d(np.arange(len(y)), train)[::6]
+    return X[train] / 16, y[train], X[val] / 16, y[val]
+
+
+def test_a_network_fine_tuned_alone_keeps_two_copies_of_its_weights(tail_digits):
+    params = dict(FAST, finetune_steps=60, pretrain_epochs=10)
+    alone = RecordSnapshots(**params).fit(*tail_digits)
+    every = KeepEverySnapshot(**params).fit(*tail_digits)
+    kept = np.flatnonzero(alone.history_["selected"])[0]
+    assert kept > 0
+    assert alone.snapshot_indices_ == [[0, kept]]
+    assert every.snapshot_indices_ == [list(range(13))]
+    # The same refresh kept, the same model.
+    pd_testing.assert_frame_equal(alone.history_, every.history_)
+    np.testing.assert_array_equal(alone.predict_proba(tail_digits[2]),
+                                  every.predict_proba(tail_digits[2]))
+    # A stream's network alone too; cross-fitted networks keep every refresh until they choose.
+    stream = RecordSnapshots(**params).partial_fit(*tail_digits[:2], classes=np.arange(10))
+    assert len(stream.snapshot_indices_) == 1 and len(stream.snapshot_indices_[0]) <= 2
+    folds = RecordSnapshots(**FAST, cv=3).fit(*tail_digits[:2])
+    assert folds.snapshot_indices_ == [list(range(5))] * 3
