@@ -253,12 +253,15 @@ class GainRefresh(Callback):
         gains: mean predicted probabilities, or argmax counts as in the
         published code (see :func:`evaluate_validation`). The record and the
         objective's value use the argmax counts either way.
-    choice : RefreshChoice, default=None
-        Decides, refresh by refresh, which one to keep (see
-        :class:`~selmix_sk._validation.RefreshChoice`): then only the start's
-        weights and the candidate's are kept, two copies instead of one per
-        refresh. None: the choice is made after training, on a record that
-        other networks share, and every refresh's weights are kept.
+    choice : object, default=None
+        Decides, refresh by refresh, which one to keep: its
+        ``offer(counted, soft)`` takes a refresh's argmax and mean-probability
+        confusion matrices (NumPy) and says whether that refresh is now the
+        candidate, and its ``candidate`` is the index of the latest one (the
+        estimator passes its rule so). Then only the start's weights and the
+        candidate's are kept, two copies instead of one per refresh. None:
+        the choice is made after training, on a record that other networks
+        share, and every refresh's weights are kept.
 
     Attributes
     ----------
