@@ -309,6 +309,20 @@ def test_peak_memory_in_a_fresh_process():
     assert 90 * 1024**2 < peak < 1024**3
 
 
+def test_an_image_network_fine_tuned_alone_holds_two_copies_whatever_its_refreshes(tmp_path):
+    # Before the refresh was chosen as it came, 20 more refreshes held 20 more copies (43 MiB
+    # each): 1.2 GiB above the start at 25 refreshes.
+    peaks = {n: _speed._in_fresh_process(_speed._image_fit_peak_rss, 0, n) for n in (5, 25)}
+    weights = peaks[5][1]
+    assert 40 * 1024**2 < weights < 45 * 1024**2
+    assert peaks[25][0] - peaks[5][0] < weights
+    speed = run_speed(ks=(4,), measure_memory=False, step_repeats=3, overhead_steps=0)
+    speed["image_fit_memory"] = {"weights_mib": weights / 1024**2,
+                                 "peak_mib": {n: peak / 1024**2 for n, (peak, _) in peaks.items()}}
+    report = write_report(tmp_path, command="test", speed=speed)[0].read_text()
+    assert "- met: memory of a network fine-tuned alone, whatever its refreshes: " in report
+
+
 def _no_validation_runs():
     """Two seeds, two data sets; SelMix without a validation set against its start and peers."""
     scores = {

@@ -35,8 +35,10 @@ _STEP_CONFIGS = {
 _STEP_BATCH = 64
 _MiB = 1024**2
 _TARGETS = {"speedup_k100": 1000.0, "closed_k100_s": 0.010, "closed_k1000_s": 2.0,
-            "step_ratio": 1.2}
+            "step_ratio": 1.2, "copies_growth": 1.0}
 _OVERHEAD_REPEATS = 7
+# Refreshes of the two image fits whose peak memory is compared (a step between two).
+_COPIES_REFRESHES = (5, 25)
 
 
 def literal_gain(confusion, prototypes, weight, bias, dpsi_dC, *, lambda_min=0.6,
@@ -160,6 +162,32 @@ def _fit_peak_rss(seed, estimator_params):
     with limit_threads(1):
         return _peak_rss_during(partial(clf.fit, data.X_train, data.y_train, data.X_val,
                                         data.y_val))
+
+
+def _image_fit_peak_rss(seed, n_refreshes):
+    """Peak memory of a ResNet-18 fine-tuned on images with a validation set, and its weights.
+
+    A torchvision ResNet-18 (random weights, nothing downloaded), fitted for
+    an epoch on random 3 x 32 x 32 images, then ``n_refreshes - 1`` SelMix
+    steps with a refresh after each: ``(peak bytes above the memory before
+    the fit, bytes of the weights)``.
+    """
+    from skorch import NeuralNetClassifier
+    from torchvision.models import resnet18
+
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(96, 3, 32, 32)).astype(np.float32)
+    y = np.arange(96) % 10
+    with limit_threads(1):
+        torch.manual_seed(seed)
+        net = NeuralNetClassifier(resnet18, module__num_classes=10, max_epochs=1, batch_size=32,
+                                  train_split=None, verbose=0).fit(X[:64], y[:64])
+        clf = SelMixClassifier(net, finetune_steps=n_refreshes - 1, refresh_every=1,
+                               batch_size=4, device="cpu", random_state=seed)
+        peak = _peak_rss_during(partial(clf.fit, X[:64], y[:64], X[64:], y[64:]))
+    weights = sum(value.numel() * value.element_size()
+                  for value in net.module_.state_dict().values())
+    return peak, weights
 
 
 def _in_fresh_process(func, *args):
@@ -328,8 +356,9 @@ def run_speed(*, quick=False, seed=0, ks=GAIN_KS, measure_memory=True, step_repe
     ks : sequence of int, default=GAIN_KS
         Numbers of classes to time the gain at.
     measure_memory : bool, default=True
-        Peak memory of the gain (K >= 100) and of a default fit on
-        long-tailed digits, each in a fresh process (a few seconds each).
+        Peak memory of the gain (K >= 100), of a default fit on long-tailed
+        digits and of a ResNet-18 fine-tuned on images with 5 and with 25
+        refreshes, each in a fresh process (a few seconds each).
     step_repeats : int, default=None
         Repetitions of each step; None: 100, or 300 without ``quick``.
     overhead_steps : int, default=None
@@ -346,7 +375,8 @@ def run_speed(*, quick=False, seed=0, ks=GAIN_KS, measure_memory=True, step_repe
         ``"step"``: a row per module with the median step times (ms) and
         their ratio, then the end-to-end row of a fit (see
         ``overhead_steps``); ``"fit_memory_mib"``: peak memory of a fit, or
-        None.
+        None; ``"image_fit_memory"``: the ResNet-18's ``"weights_mib"`` and
+        ``"peak_mib"`` by number of refreshes, or None.
 
     Examples
     --------
@@ -367,6 +397,11 @@ def run_speed(*, quick=False, seed=0, ks=GAIN_KS, measure_memory=True, step_repe
         if overhead_steps:
             overhead = _finetune_overhead(overhead_steps, _OVERHEAD_REPEATS, seed)
             step = pd.concat([step, pd.DataFrame([overhead])], ignore_index=True)
-    fit_memory = (_in_fresh_process(_fit_peak_rss, seed, {}) / _MiB if measure_memory
-                  else None)
-    return {"gain": gain, "step": step, "fit_memory_mib": fit_memory}
+    fit_memory = image_memory = None
+    if measure_memory:
+        fit_memory = _in_fresh_process(_fit_peak_rss, seed, {}) / _MiB
+        peaks = {n: _in_fresh_process(_image_fit_peak_rss, seed, n) for n in _COPIES_REFRESHES}
+        image_memory = {"weights_mib": peaks[_COPIES_REFRESHES[0]][1] / _MiB,
+                        "peak_mib": {n: peak / _MiB for n, (peak, _) in peaks.items()}}
+    return {"gain": gain, "step": step, "fit_memory_mib": fit_memory,
+            "image_fit_memory": image_memory}
