@@ -204,8 +204,10 @@ class RefreshChoice:
     confusion matrix, ties broken by ``objective.value`` of the mean
     probabilities, the earlier refresh winning a full tie. The candidate is
     kept if its score leads the start's by at least ``min_lead``; else the
-    start is. A built-in objective is a function of the confusion matrix
-    alone, so ranking a refresh as it comes ranks it as after training.
+    start is. A built-in objective's score is a function of the confusion
+    matrix alone, so ranking a refresh as it comes ranks it as after
+    training; an objective of one's own whose score reads its multipliers
+    ranks each refresh by the multipliers of its time.
 
     Parameters
     ----------
