@@ -35,7 +35,7 @@ _STEP_CONFIGS = {
 _STEP_BATCH = 64
 _MiB = 1024**2
 _TARGETS = {"speedup_k100": 1000.0, "closed_k100_s": 0.010, "closed_k1000_s": 2.0,
-            "step_ratio": 1.2, "copies_growth": 1.0}
+            "step_ratio": 1.2, "copies_growth": 2.0}
 _OVERHEAD_REPEATS = 7
 # Refreshes of the two image fits whose peak memory is compared (a step between two).
 _COPIES_REFRESHES = (5, 25)
