@@ -259,7 +259,8 @@ class GainRefresh(Callback):
         confusion matrices (NumPy) and says whether that refresh is now the
         candidate, and its ``candidate`` is the index of the latest one (the
         estimator passes its rule so). Then only the start's weights and the
-        candidate's are kept, two copies instead of one per refresh. None:
+        candidate's are kept, two copies instead of one per refresh; the
+        choice advances in place, as the objective's multipliers do. None:
         the choice is made after training, on a record that other networks
         share, and every refresh's weights are kept.
 
