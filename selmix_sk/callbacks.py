@@ -277,6 +277,29 @@ class GainRefresh(Callback):
     diverged_at_ : int or None
         The step at which the logits stopped being finite, ending training;
         None if they never did.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from torch import nn
+    >>> from selmix_sk import MLP
+    >>> from selmix_sk._finetune import SelMixNet
+    >>> from selmix_sk._samplers import PairSampler
+    >>> from selmix_sk.callbacks import GainRefresh
+    >>> from selmix_sk.mixup import FeatureMixer
+    >>> from selmix_sk.objectives import make_objective
+    >>> X, y = torch.randn(60, 4), torch.arange(60) % 3
+    >>> objective = make_objective("min_recall").reset(np.full(3, 1 / 3))
+    >>> refresh = GainRefresh(X, y, objective, "selmix", 0.1, 0.6, "exact", ["a", "b", "c"],
+    ...                       snapshots=True)
+    >>> module = MLP(4, 3, hidden_units=(8,))
+    >>> sampler = PairSampler(X, y, 3, 8, 0.6, torch.Generator().manual_seed(0))
+    >>> net = SelMixNet(module, sampler=sampler, mixer=FeatureMixer(module), refresh_every=5,
+    ...                 total_steps=10, criterion=nn.CrossEntropyLoss,
+    ...                 optimizer=torch.optim.SGD, lr=0.01, device="cpu",
+    ...                 callbacks=[("gain_refresh", refresh)]).fit(X, y)
+    >>> [row["step"] for row in refresh.records_], sorted(refresh.snapshots_)
+    ([0, 5, 10], [0, 1, 2])
     """
 
     def __init__(self, X_val, y_val, objective, selection, temperature, lambda_min,
