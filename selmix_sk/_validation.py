@@ -268,7 +268,7 @@ class RefreshChoice:
         elif (mean_recall < self._start_mean_recall - self.mean_recall_slack - _TOLERANCE
               or score < self._best[0]):
             return False
-        # The soft value only breaks ties: computed where the score does not settle it.
+        # The soft value only breaks ties: computed for a refresh whose score is not behind.
         key = (score, self.objective.value(soft))
         if index and key <= self._best:
             return False
