@@ -309,12 +309,8 @@ def select_refresh(objective, counted, soft, *, min_lead=0.0, mean_recall_slack=
     objective : Objective
     counted, soft : ndarray of shape (n_refreshes, K, K)
         From :func:`pooled_confusions`; the first refresh is the start.
-    min_lead : float, default=0.0
-        How much the kept refresh's score must beat the start's by.
-    mean_recall_slack : float, default=inf
-        How far below the start's mean recall the kept refresh's may be.
-    keep_best : bool, default=True
-        False keeps the last refresh, whatever its score.
+    min_lead, mean_recall_slack, keep_best
+        The rule, as in :class:`RefreshChoice`.
 
     Returns
     -------
