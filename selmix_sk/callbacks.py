@@ -342,7 +342,8 @@ class GainRefresh(Callback):
         counted = _confusion(logits, self.y_val, n_classes, soft=False)
         # A few validation samples a class make argmax counts jump; the mean
         # probabilities move smoothly, as the first-order gain assumes.
-        soft = _confusion(logits, self.y_val, n_classes, soft=True)
+        soft = (_confusion(logits, self.y_val, n_classes, soft=True)
+                if self.confusion == "soft" or self.choice is not None else None)
         steering = soft if self.confusion == "soft" else counted
         C, S = counted.cpu().numpy(), steering.cpu().numpy()
         value = self.objective.value(C)
