@@ -15,6 +15,24 @@ __all__ = ["FROZEN_TARGET", "run_frozen_cost"]
 FROZEN_TARGET = 10.0
 
 
+def _resnet18_on_random_images(n_images, seed):
+    """A torchvision ResNet-18 fitted for an epoch on random images: ``(net, X, y)``.
+
+    Random weights, nothing downloaded; ``n_images`` random 3 x 32 x 32
+    images of 10 classes, the same for a seed. The caller sets the threads.
+    """
+    from torchvision.models import resnet18
+
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n_images, 3, 32, 32)).astype(np.float32)
+    y = np.arange(n_images) % 10
+    torch.manual_seed(seed)
+    net = NeuralNetClassifier(resnet18, module__num_classes=10, max_epochs=1, batch_size=64,
+                              train_split=None, optimizer=torch.optim.SGD, lr=0.01,
+                              verbose=0).fit(X, y)
+    return net, X, y
+
+
 def _fit_seconds(net, X, y, steps, freeze_backbone, seed, batch_size):
     clf = SelMixClassifier(net, finetune_steps=steps, refresh_every=max(steps, 1),
                            freeze_backbone=freeze_backbone, batch_size=batch_size, device="cpu",
@@ -66,16 +84,8 @@ def run_frozen_cost(*, n_images=256, full_steps=5, frozen_steps=2000, batch_size
     >>> sorted(cost)
     ['frozen_setup_s', 'frozen_step_s', 'full_step_s', 'met', 'ratio', 'target']
     """
-    from torchvision.models import resnet18
-
-    rng = np.random.RandomState(seed)
-    X = rng.normal(size=(n_images, 3, 32, 32)).astype(np.float32)
-    y = np.arange(n_images) % 10
     with limit_threads(n_threads):
-        torch.manual_seed(seed)
-        net = NeuralNetClassifier(resnet18, module__num_classes=10, max_epochs=1, batch_size=64,
-                                  train_split=None, optimizer=torch.optim.SGD, lr=0.01,
-                                  verbose=0).fit(X, y)
+        net, X, y = _resnet18_on_random_images(n_images, seed)
         cost = {}
         for name, frozen, steps in (("full", False, full_steps), ("frozen", True, frozen_steps)):
             base, tuned = (

@@ -22,6 +22,7 @@ from .._samplers import PairSampler, make_pair_sampler
 from ..datasets import load_long_tailed_digits
 from ..gain import compute_gain
 from ..mixup import FeatureMixer
+from ._frozen import _resnet18_on_random_images
 from ._threads import limit_threads
 
 GAIN_KS = (10, 30, 100, 1000)
@@ -167,21 +168,13 @@ def _fit_peak_rss(seed, estimator_params):
 def _image_fit_peak_rss(seed, n_refreshes):
     """Peak memory of a ResNet-18 fine-tuned on images with a validation set, and its weights.
 
-    A torchvision ResNet-18 (random weights, nothing downloaded), fitted for
-    an epoch on random 3 x 32 x 32 images, then ``n_refreshes - 1`` SelMix
-    steps with a refresh after each: ``(peak bytes above the memory before
-    the fit, bytes of the weights)``.
+    The ResNet-18 of :func:`~selmix_sk.benchmark.run_frozen_cost`, fitted
+    for an epoch on 96 random images, then ``n_refreshes - 1`` SelMix steps
+    on 64 of them with a refresh after each, on the other 32: ``(peak bytes
+    above the memory before the fit, bytes of the weights)``.
     """
-    from skorch import NeuralNetClassifier
-    from torchvision.models import resnet18
-
-    rng = np.random.RandomState(seed)
-    X = rng.normal(size=(96, 3, 32, 32)).astype(np.float32)
-    y = np.arange(96) % 10
     with limit_threads(1):
-        torch.manual_seed(seed)
-        net = NeuralNetClassifier(resnet18, module__num_classes=10, max_epochs=1, batch_size=32,
-                                  train_split=None, verbose=0).fit(X[:64], y[:64])
+        net, X, y = _resnet18_on_random_images(96, seed)
         clf = SelMixClassifier(net, finetune_steps=n_refreshes - 1, refresh_every=1,
                                batch_size=4, device="cpu", random_state=seed)
         peak = _peak_rss_during(partial(clf.fit, X[:64], y[:64], X[64:], y[64:]))
