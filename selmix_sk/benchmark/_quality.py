@@ -13,7 +13,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from .._classifier import SelMixClassifier
-from ..datasets import _import_optional
+from .._optional import import_optional
 from ..metrics import coverage_score, hmean_recall_score, mean_recall_score, min_recall_score
 from ._data import _ALL_DATASETS
 from ._threads import limit_threads
@@ -55,7 +55,7 @@ def _peers(seed):
 
     They need no validation set, so they train on all the labelled data.
     """
-    ensemble = _import_optional("imblearn.ensemble", "imbalanced-learn", "The benchmark")
+    ensemble = import_optional("imblearn.ensemble", "imbalanced-learn", "The benchmark")
     return {
         "logistic regression": make_pipeline(
             StandardScaler(), LogisticRegression(class_weight="balanced", max_iter=5000,
