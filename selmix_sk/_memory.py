@@ -151,3 +151,21 @@ class ClassReservoir:
                 exclude.add(key)
                 keep.append(index)
         return self.X_[keep], self.y_[keep]
+
+    def with_replay(self, X, y):
+        """The chunk ``(X, y)`` followed by the kept samples of :meth:`replay`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from selmix_sk._memory import ClassReservoir
+        >>> memory = ClassReservoir(2, 5).update(np.eye(3), np.array([0, 1, 1]),
+        ...                                      np.random.RandomState(0))
+        >>> X, y = memory.with_replay(np.eye(3)[:1], np.array([0]))
+        >>> y.tolist()
+        [0, 1, 1]
+        """
+        X_replay, y_replay = self.replay(X, y)
+        if not y_replay.size:
+            return X, y
+        return np.concatenate([X, X_replay]), np.concatenate([y, y_replay])

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from ._samplers import load_inputs
+from ._batching import load_inputs
 
 __all__ = ["MLP", "LogitAdjustedLoss", "SmallCNN", "channel_statistics"]
 

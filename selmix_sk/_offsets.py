@@ -8,71 +8,16 @@ an objective of the validation confusion matrix.
 import numpy as np
 from sklearn.utils import check_array
 
+from ._confusion import _check_labels
 from .objectives import make_objective
 
-__all__ = ["confusion_from_predictions", "tune_logit_offsets"]
+__all__ = ["tune_logit_offsets"]
 
 # Log prior ratios of up to e**5 (about 150) in steps of 0.1: enough to undo
 # the bias of a classifier trained on a long tail of imbalance 100.
 _DEFAULT_GRID = np.round(np.linspace(-5.0, 5.0, 101), 10)
 # Objective values closer than this count as ties.
 _TIE_TOLERANCE = 1e-12
-
-
-def _check_labels(y, n_samples, n_classes):
-    y = np.asarray(y)
-    if y.shape != (n_samples,):
-        raise ValueError(f"y must have shape ({n_samples},), got {y.shape}.")
-    if not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"y must hold integer labels, got dtype {y.dtype}.")
-    if n_samples and (y.min() < 0 or y.max() >= n_classes):
-        raise ValueError(
-            f"Labels must lie in 0 .. {n_classes - 1}, got {y.min()} .. {y.max()}."
-        )
-    return y.astype(np.intp)
-
-
-def confusion_from_predictions(y_true, y_pred, n_classes, *, sample_weight=None):
-    """Confusion matrix normalised to sum 1: rows are true classes, columns predictions.
-
-    Parameters
-    ----------
-    y_true : array-like of shape (n_samples,)
-        True labels in ``0 .. n_classes - 1``.
-    y_pred : array-like of shape (n_samples,)
-        Predicted labels in ``0 .. n_classes - 1``.
-    n_classes : int
-        Number of classes K.
-    sample_weight : array-like of shape (n_samples,), default=None
-        Weight of each sample; all ones if None.
-
-    Returns
-    -------
-    C : ndarray of shape (n_classes, n_classes)
-        ``C[k, l]`` is the weighted share of the samples of class ``k``
-        predicted as ``l``; all zeros when there are no samples.
-
-    Examples
-    --------
-    >>> from selmix_sk._offsets import confusion_from_predictions
-    >>> confusion_from_predictions([0, 0, 1, 1], [0, 1, 1, 1], 2)
-    array([[0.25, 0.25],
-           [0.  , 0.5 ]])
-    """
-    y_true = np.asarray(y_true)
-    y_true = _check_labels(y_true, len(y_true), n_classes)
-    y_pred = _check_labels(y_pred, len(y_true), n_classes)
-    if sample_weight is not None:
-        sample_weight = np.asarray(sample_weight, dtype=np.float64)
-        if sample_weight.shape != y_true.shape:
-            raise ValueError(
-                f"sample_weight must have shape {y_true.shape}, got {sample_weight.shape}."
-            )
-    counts = np.bincount(
-        y_true * n_classes + y_pred, weights=sample_weight, minlength=n_classes**2
-    ).astype(np.float64)
-    total = counts.sum()
-    return (counts / total if total > 0 else counts).reshape(n_classes, n_classes)
 
 
 def _sample_weights(y, n_classes, class_weight):
@@ -160,14 +105,15 @@ def tune_logit_offsets(logits, y, objective, *, n_rounds=5, grid=None, class_wei
 
     See Also
     --------
-    confusion_from_predictions : The normalised confusion matrix.
+    selmix_sk._confusion.confusion_from_predictions : The normalised confusion matrix.
 
     Examples
     --------
     A classifier biased against class 2 gets it back:
 
     >>> import numpy as np
-    >>> from selmix_sk._offsets import confusion_from_predictions, tune_logit_offsets
+    >>> from selmix_sk._confusion import confusion_from_predictions
+    >>> from selmix_sk._offsets import tune_logit_offsets
     >>> from selmix_sk.objectives import make_objective
     >>> rng = np.random.default_rng(0)
     >>> y = np.repeat([0, 1, 2], 200)

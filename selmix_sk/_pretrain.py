@@ -23,9 +23,9 @@ from torch.nn import functional as F
 from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
+from ._batching import dataset_labels, load_inputs
 from ._finetune import DeviceSteps
 from ._modules import LogitAdjustedLoss
-from ._samplers import dataset_labels, load_inputs
 
 __all__ = []
 

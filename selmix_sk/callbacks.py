@@ -1,75 +1,29 @@
-"""skorch callbacks of SelMix: the gain refresh and the progress bar."""
+"""skorch callbacks of SelMix: the gain refresh and the progress bar.
+
+:class:`GainRefresh` holds what happens at every refresh of fine-tuning; the
+numbers it computes have homes of their own, re-exported here: the gain and
+the pair distribution in :mod:`selmix_sk.gain`, the held-out evaluation and
+the history rows in ``selmix_sk._record``.
+"""
 
 import torch
 from skorch.callbacks import Callback
 from tqdm.auto import tqdm
 
-from ._samplers import input_batches
-from .gain import compute_gain, sampling_distribution
-from .objectives import _recalls
+from ._batching import predict_in_batches
+from ._confusion import confusion_from_logits
+from ._record import class_prototypes, evaluate_validation, history_row
+from .gain import compute_gain, pair_probabilities
 
 __all__ = [
     "GainRefresh",
     "ProgressBar",
     "evaluate_validation",
     "history_row",
-    "pair_probabilities",
     "pseudo_labels",
 ]
 
-SELECTIONS = ("selmix", "uniform", "greedy")
 CONFUSIONS = ("soft", "hard")
-# The columns of every history record, before the per-class ones.
-HISTORY_COLUMNS = ("step", "objective", "mean_recall", "min_recall", "max_gain")
-
-
-def pair_probabilities(gain, selection, temperature):
-    """Pair-sampling probabilities of a selection policy.
-
-    ``"selmix"`` rescales the gains by their largest magnitude, so that the
-    temperature means the same whatever the scale of the features, and
-    applies :func:`~selmix_sk.gain.sampling_distribution`; ``"uniform"`` draws
-    every pair alike; ``"greedy"`` always the pair of largest gain. The last
-    two are the paper's ablations.
-
-    Parameters
-    ----------
-    gain : torch.Tensor of shape (K, K)
-    selection : {"selmix", "uniform", "greedy"}
-    temperature : float
-
-    Returns
-    -------
-    probabilities : torch.Tensor of shape (K, K)
-
-    Examples
-    --------
-    >>> import torch
-    >>> from selmix_sk.callbacks import pair_probabilities
-    >>> gain = torch.tensor([[0.2, -0.1], [0.1, 0.0]], dtype=torch.float64)
-    >>> pair_probabilities(gain, "greedy", 0.1)
-    tensor([[1., 0.],
-            [0., 0.]], dtype=torch.float64)
-    """
-    if selection == "uniform":
-        return torch.ones_like(gain)
-    if selection == "greedy":
-        best = torch.zeros_like(gain).flatten()
-        best[gain.argmax()] = 1.0
-        return best.reshape(gain.shape)
-    scale = gain.abs().max()
-    return sampling_distribution(gain / scale if scale > 0 else gain, temperature)
-
-
-def _forward(module, mixer, X, batch_size, device=None):
-    """Logits and head inputs of ``module`` on ``X`` (a tensor or a Dataset), in chunks.
-
-    Without gradients; chunks move to ``device`` (None: where they are).
-    """
-    with torch.no_grad(), mixer.recording() as features:
-        logits = torch.cat([module(chunk.to(device, non_blocking=True))
-                            for chunk in input_batches(X, batch_size)])
-    return logits, torch.cat(features).to(torch.float64)
 
 
 def pseudo_labels(module, sampler, batch_size=1024):
@@ -103,120 +57,6 @@ def pseudo_labels(module, sampler, batch_size=1024):
     with torch.no_grad():
         return torch.cat([module(batch).argmax(1)
                           for batch in sampler.unlabelled_batches(batch_size)])
-
-
-def _confusion(logits, y, n_classes, soft):
-    """The normalised confusion matrix: argmax counts, or mean probabilities if ``soft``."""
-    if soft:
-        predictions = torch.softmax(logits.to(torch.float64), dim=1)
-    else:
-        predictions = torch.nn.functional.one_hot(logits.argmax(1), n_classes).to(torch.float64)
-    sums = torch.zeros(n_classes, n_classes, dtype=torch.float64, device=logits.device)
-    return sums.index_add_(0, y, predictions) / len(y)
-
-
-def _prototypes(features, y, n_classes):
-    sums = torch.zeros(n_classes, features.shape[1], dtype=torch.float64, device=features.device)
-    sums.index_add_(0, y, features)
-    return sums / torch.bincount(y, minlength=n_classes).clamp_min(1)[:, None]
-
-
-def evaluate_validation(module, mixer, X, y, n_classes, batch_size=1024, *, soft=False):
-    """Confusion matrix and class prototypes of ``module`` on a validation set.
-
-    Parameters
-    ----------
-    module : torch.nn.Module
-        In eval mode; its head is ``mixer.head``.
-    mixer : FeatureMixer
-    X : torch.Tensor
-        Validation inputs on the module's device.
-    y : torch.Tensor
-        Encoded labels on the same device.
-    n_classes : int
-    batch_size : int, default=1024
-    soft : bool, default=False
-        Sum the predicted probabilities of every sample instead of counting
-        its argmax prediction: ``confusion[k, l]`` is then the mean
-        probability of class ``l`` over the samples of class ``k``, times
-        their share.
-
-    Returns
-    -------
-    confusion : torch.Tensor of shape (K, K)
-        Normalised to sum to 1, float64.
-    prototypes : torch.Tensor of shape (K, d)
-        Mean head input per class, float64 (zeros for an absent class).
-
-    Examples
-    --------
-    >>> import torch
-    >>> from torch import nn
-    >>> from selmix_sk.callbacks import evaluate_validation
-    >>> from selmix_sk.mixup import FeatureMixer
-    >>> module = nn.Sequential(nn.Linear(2, 2))
-    >>> with torch.no_grad():
-    ...     _ = module[0].weight.copy_(torch.eye(2)), module[0].bias.zero_()
-    >>> X = torch.tensor([[2.0, 0.0], [0.0, 2.0], [2.0, 0.0]])
-    >>> y = torch.tensor([0, 1, 1])
-    >>> confusion, prototypes = evaluate_validation(module, FeatureMixer(module), X, y, 2)
-    >>> confusion * 3
-    tensor([[1., 0.],
-            [1., 1.]], dtype=torch.float64)
-    >>> soft, _ = evaluate_validation(module, FeatureMixer(module), X, y, 2, soft=True)
-    >>> (soft * 3).round(decimals=2)
-    tensor([[0.8800, 0.1200],
-            [1.0000, 1.0000]], dtype=torch.float64)
-    """
-    logits, features = _forward(module, mixer, X, batch_size)
-    return _confusion(logits, y, n_classes, soft), _prototypes(features, y, n_classes)
-
-
-def history_row(objective, class_labels, step, value, C, max_gain, multipliers):
-    """One record of fine-tuning: the objective and recalls of ``C``, gains, multipliers.
-
-    Parameters
-    ----------
-    objective : Objective
-        Gives the per-class slack of its constraints, if it has any.
-    class_labels : array-like of shape (K,)
-    step : int
-    value : float
-        The objective's value on ``C``.
-    C : ndarray of shape (K, K)
-        The normalised (argmax) confusion matrix on held-out data.
-    max_gain : float
-    multipliers : ndarray of shape (K,) or None
-
-    Returns
-    -------
-    row : dict
-        ``HISTORY_COLUMNS``, then ``recall_<label>``, ``slack_<name>_<label>``
-        and ``multiplier_<k>`` columns.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from selmix_sk.callbacks import history_row
-    >>> from selmix_sk.objectives import make_objective
-    >>> C = np.array([[0.4, 0.1], [0.0, 0.5]])
-    >>> row = history_row(make_objective("mean_recall"), ["a", "b"], 20, 0.9, C, 0.1, None)
-    >>> float(row["min_recall"]), float(row["recall_b"])
-    (0.8, 1.0)
-    """
-    recall = _recalls(C)[0]
-    row = dict(zip(HISTORY_COLUMNS,
-                   (step, value, recall.mean(), recall.min(), max_gain),
-                   strict=True))
-    columns = {"recall": recall}
-    if hasattr(objective, "constraint_slack"):
-        slack = objective.constraint_slack(C)
-        columns.update({f"slack_{name}": values for name, values in slack.items()})
-    for prefix, values in columns.items():
-        row.update({f"{prefix}_{label}": v for label, v in zip(class_labels, values, strict=True)})
-    if multipliers is not None:
-        row.update({f"multiplier_{i}": m for i, m in enumerate(multipliers)})
-    return row
 
 
 class GainRefresh(Callback):
@@ -328,7 +168,8 @@ class GainRefresh(Callback):
         module, mixer = net.module_, net.mixer
         training = module.training
         module.eval()
-        logits, features = _forward(module, mixer, self.X_val, 1024, self.y_val.device)
+        logits, features = predict_in_batches(module, self.X_val, batch_size=1024,
+                                              device=self.y_val.device, mixer=mixer)
         if not torch.isfinite(logits).all():
             module.train(training)
             # Steps too large for this network: stop as skorch's EarlyStopping does, and
@@ -339,10 +180,10 @@ class GainRefresh(Callback):
             net.sampler.set_pseudo_labels(pseudo_labels(module, net.sampler))
         module.train(training)
         n_classes = len(self.class_labels)
-        counted = _confusion(logits, self.y_val, n_classes, soft=False)
+        counted = confusion_from_logits(logits, self.y_val, n_classes, soft=False)
         # A few validation samples a class make argmax counts jump; the mean
         # probabilities move smoothly, as the first-order gain assumes.
-        soft = (_confusion(logits, self.y_val, n_classes, soft=True)
+        soft = (confusion_from_logits(logits, self.y_val, n_classes, soft=True)
                 if self.confusion == "soft" or self.choice is not None else None)
         steering = soft if self.confusion == "soft" else counted
         C, S = counted.cpu().numpy(), steering.cpu().numpy()
@@ -352,7 +193,7 @@ class GainRefresh(Callback):
         bias = mixer.head.bias
         gain = compute_gain(
             steering,
-            _prototypes(features, self.y_val, n_classes),
+            class_prototypes(torch.cat(features), self.y_val, n_classes),
             mixer.head.weight.detach(),
             torch.zeros(n_classes) if bias is None else bias.detach(),
             D,

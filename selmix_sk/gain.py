@@ -1,6 +1,6 @@
 """The SelMix gain of every class pair, and the pair-sampling distribution.
 
-Both functions are pure: arrays in, arrays out. NumPy input gives NumPy output;
+The functions are pure: arrays in, arrays out. NumPy input gives NumPy output;
 torch input gives torch output on the input's device. The arithmetic runs in
 torch, in float64, so that one implementation serves both and uses every core.
 """
@@ -8,9 +8,10 @@ torch, in float64, so that one implementation serves both and uses every core.
 import numpy as np
 import torch
 
-__all__ = ["compute_gain", "sampling_distribution"]
+__all__ = ["compute_gain", "pair_probabilities", "sampling_distribution"]
 
 INDICATORS = ("exact", "published")
+SELECTIONS = ("selmix", "uniform", "greedy")
 _EPSILON = 1e-8
 
 
@@ -197,3 +198,41 @@ def sampling_distribution(gain, temperature):
     P = torch.softmax(G.flatten() / float(temperature), dim=0).reshape(G.shape)
     P = torch.where(G > 0, P, torch.zeros_like(P)) + _EPSILON
     return _to_output(P / P.sum(), gain)
+
+
+def pair_probabilities(gain, selection, temperature):
+    """Pair-sampling probabilities of a selection policy.
+
+    ``"selmix"`` rescales the gains by their largest magnitude, so that the
+    temperature means the same whatever the scale of the features, and
+    applies :func:`sampling_distribution`; ``"uniform"`` draws every pair
+    alike; ``"greedy"`` always the pair of largest gain. The last two are the
+    paper's ablations.
+
+    Parameters
+    ----------
+    gain : torch.Tensor of shape (K, K)
+    selection : {"selmix", "uniform", "greedy"}
+    temperature : float
+
+    Returns
+    -------
+    probabilities : torch.Tensor of shape (K, K)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from selmix_sk.gain import pair_probabilities
+    >>> gain = torch.tensor([[0.2, -0.1], [0.1, 0.0]], dtype=torch.float64)
+    >>> pair_probabilities(gain, "greedy", 0.1)
+    tensor([[1., 0.],
+            [0., 0.]], dtype=torch.float64)
+    """
+    if selection == "uniform":
+        return torch.ones_like(gain)
+    if selection == "greedy":
+        best = torch.zeros_like(gain).flatten()
+        best[gain.argmax()] = 1.0
+        return best.reshape(gain.shape)
+    scale = gain.abs().max()
+    return sampling_distribution(gain / scale if scale > 0 else gain, temperature)

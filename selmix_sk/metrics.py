@@ -15,9 +15,9 @@ recall of 0 as ``1e-6``: they are then tiny but not 0.
 """
 
 import numpy as np
-from sklearn.metrics import confusion_matrix, make_scorer
-from sklearn.utils.multiclass import unique_labels
+from sklearn.metrics import make_scorer
 
+from ._confusion import normalised_confusion
 from .objectives import (
     GMeanRecall,
     HMeanRecall,
@@ -36,15 +36,6 @@ __all__ = [
     "min_head_tail_recall_score",
     "min_recall_score",
 ]
-
-
-def _normalised_confusion(y_true, y_pred, labels, sample_weight):
-    if labels is None:
-        labels = unique_labels(y_true, y_pred)
-    C = confusion_matrix(y_true, y_pred, labels=labels, sample_weight=sample_weight)
-    C = C.astype(float)
-    total = C.sum()
-    return C / total if total > 0 else C
 
 
 def mean_recall_score(y_true, y_pred, *, labels=None, sample_weight=None):
@@ -78,7 +69,8 @@ def mean_recall_score(y_true, y_pred, *, labels=None, sample_weight=None):
     >>> mean_recall_score([0, 0, 0, 1, 1], [0, 0, 1, 1, 1])
     0.8333...
     """
-    return MeanRecall().value(_normalised_confusion(y_true, y_pred, labels, sample_weight))
+    C = normalised_confusion(y_true, y_pred, labels=labels, sample_weight=sample_weight)
+    return MeanRecall().value(C)
 
 
 def min_recall_score(y_true, y_pred, *, labels=None, sample_weight=None):
@@ -110,7 +102,8 @@ def min_recall_score(y_true, y_pred, *, labels=None, sample_weight=None):
     >>> min_recall_score([0, 0, 0, 1, 1], [0, 0, 1, 1, 1])
     0.6666...
     """
-    return MinRecall().value(_normalised_confusion(y_true, y_pred, labels, sample_weight))
+    C = normalised_confusion(y_true, y_pred, labels=labels, sample_weight=sample_weight)
+    return MinRecall().value(C)
 
 
 def hmean_recall_score(y_true, y_pred, *, labels=None, sample_weight=None):
@@ -142,7 +135,8 @@ def hmean_recall_score(y_true, y_pred, *, labels=None, sample_weight=None):
     >>> hmean_recall_score([0, 0, 0, 1, 1], [0, 0, 1, 1, 1])
     0.8
     """
-    return HMeanRecall().value(_normalised_confusion(y_true, y_pred, labels, sample_weight))
+    C = normalised_confusion(y_true, y_pred, labels=labels, sample_weight=sample_weight)
+    return HMeanRecall().value(C)
 
 
 def gmean_recall_score(y_true, y_pred, *, labels=None, sample_weight=None):
@@ -174,7 +168,8 @@ def gmean_recall_score(y_true, y_pred, *, labels=None, sample_weight=None):
     >>> gmean_recall_score([0, 0, 0, 1, 1], [0, 0, 1, 1, 1])
     0.8164...
     """
-    return GMeanRecall().value(_normalised_confusion(y_true, y_pred, labels, sample_weight))
+    C = normalised_confusion(y_true, y_pred, labels=labels, sample_weight=sample_weight)
+    return GMeanRecall().value(C)
 
 
 def min_head_tail_recall_score(
@@ -216,7 +211,7 @@ def min_head_tail_recall_score(
     >>> min_head_tail_recall_score(y_true, y_pred, head_fraction=0.6)
     0.5
     """
-    C = _normalised_confusion(y_true, y_pred, labels, sample_weight)
+    C = normalised_confusion(y_true, y_pred, labels=labels, sample_weight=sample_weight)
     if len(C) < 2:
         raise ValueError(f"min_head_tail_recall_score needs at least two classes, got {len(C)}.")
     objective = MinHeadTailRecall(head_fraction=head_fraction).reset(C.sum(axis=1))
@@ -263,7 +258,7 @@ def coverage_score(y_true, y_pred, *, labels=None, sample_weight=None, average="
     """
     if average not in ("min", None):
         raise ValueError(f"average must be 'min' or None, got {average!r}.")
-    C = _normalised_confusion(y_true, y_pred, labels, sample_weight)
+    C = normalised_confusion(y_true, y_pred, labels=labels, sample_weight=sample_weight)
     pi = C.sum(axis=1)
     present = pi > 0
     ratio = np.full(len(C), np.nan)
@@ -274,7 +269,7 @@ def coverage_score(y_true, y_pred, *, labels=None, sample_weight=None, average="
 
 
 def _objective_score(y_true, y_pred, *, objective, sample_weight=None):
-    C = _normalised_confusion(y_true, y_pred, None, sample_weight)
+    C = normalised_confusion(y_true, y_pred, sample_weight=sample_weight)
     return make_objective(objective).reset(C.sum(axis=1)).score(C)
 
 

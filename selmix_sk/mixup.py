@@ -16,7 +16,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from ._samplers import input_batches
+from ._batching import predict_in_batches
 
 __all__ = ["FeatureMixer", "HeadOnly", "find_head", "freeze_batchnorm", "head_features"]
 
@@ -253,23 +253,21 @@ def head_features(module, X, *, head=None, batch_size=1024):
     """
     mixer = FeatureMixer(module, head)
     device = _device(module)
+    if not len(X):
+        return torch.empty(0, mixer.head.in_features, device=device)
     training = module.training
     module.eval()
-    calls = 0
     try:
-        with torch.no_grad(), mixer.recording() as features:
-            for batch in input_batches(X, batch_size):
-                module(batch.to(device, non_blocking=True))
-                calls += 1
+        _, features = predict_in_batches(module, X, batch_size=batch_size, device=device,
+                                         mixer=mixer)
     finally:
         module.train(training)
+    calls = -(-len(X) // batch_size)
     if len(features) != calls:
         raise ValueError(
             f"The head {mixer.head_name!r} ran {len(features)} times in {calls} forward passes; "
             "caching its input needs exactly one call per pass."
         )
-    if not features:
-        return torch.empty(0, mixer.head.in_features, device=device)
     return torch.cat(features)
 
 

@@ -79,6 +79,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import balanced_accuracy_score, get_scorer, make_scorer, recall_score
 
+from ._confusion import EMPTY_ROW, recalls
+
 __all__ = [
     "ConfusionObjective",
     "ConstrainedObjective",
@@ -94,21 +96,13 @@ __all__ = [
 ]
 
 _RECALL_FLOOR = 1e-6
-_EMPTY_ROW = 1e-12
 _STEP = 1e-4
 _CONSTRAINTS = ("min_recall", "min_coverage")
 
 
-def _recalls(C):
-    pi = C.sum(axis=1)
-    # A share of 1e-12 is no sample of any real validation set; dividing by it overflows.
-    safe_pi = np.where(pi > _EMPTY_ROW, pi, 1.0)
-    return np.diagonal(C) / safe_pi, safe_pi
-
-
 def _recall_chain(C, dpsi_drecall):
     """``d psi / d C`` from ``d psi / d recall``, with ``pi`` a function of ``C``."""
-    recall, safe_pi = _recalls(C)
+    recall, safe_pi = recalls(C)
     D = -(dpsi_drecall * recall / safe_pi)[:, None] * np.ones_like(C)
     D[np.diag_indices_from(D)] += dpsi_drecall / safe_pi
     return D
@@ -232,7 +226,7 @@ class MeanRecall(Objective):
     name = "mean_recall"
 
     def value(self, C):
-        return float(_recalls(C)[0].mean())
+        return float(recalls(C)[0].mean())
 
     def gradient(self, C):
         K = len(C)
@@ -281,7 +275,7 @@ class MinRecall(Objective):
 
     def _group_recalls(self, C):
         groups = self._groups(len(C))
-        return groups @ _recalls(C)[0] / groups.sum(axis=1), groups
+        return groups @ recalls(C)[0] / groups.sum(axis=1), groups
 
     def update(self, C):
         group_recall, _ = self._group_recalls(C)
@@ -357,11 +351,11 @@ class HMeanRecall(Objective):
     name = "hmean"
 
     def value(self, C):
-        recall = np.maximum(_recalls(C)[0], _RECALL_FLOOR)
+        recall = np.maximum(recalls(C)[0], _RECALL_FLOOR)
         return float(len(recall) / np.sum(1.0 / recall))
 
     def gradient(self, C):
-        recall = np.maximum(_recalls(C)[0], _RECALL_FLOOR)
+        recall = np.maximum(recalls(C)[0], _RECALL_FLOOR)
         psi = len(recall) / np.sum(1.0 / recall)
         return _recall_chain(C, psi**2 / (len(recall) * recall**2))
 
@@ -380,11 +374,11 @@ class GMeanRecall(Objective):
     name = "gmean"
 
     def value(self, C):
-        recall = np.maximum(_recalls(C)[0], _RECALL_FLOOR)
+        recall = np.maximum(recalls(C)[0], _RECALL_FLOOR)
         return float(np.exp(np.mean(np.log(recall))))
 
     def gradient(self, C):
-        recall = np.maximum(_recalls(C)[0], _RECALL_FLOOR)
+        recall = np.maximum(recalls(C)[0], _RECALL_FLOOR)
         psi = np.exp(np.mean(np.log(recall)))
         return _recall_chain(C, psi / (len(recall) * recall))
 
@@ -531,7 +525,7 @@ class ConstrainedObjective(Objective):
         slack = {}
         for name, threshold in self._thresholds().items():
             if name == "min_recall":
-                slack[name] = np.where(pi > _EMPTY_ROW, _recalls(C)[0] - threshold, 0.0)
+                slack[name] = np.where(pi > EMPTY_ROW, recalls(C)[0] - threshold, 0.0)
             else:
                 slack[name] = C.sum(axis=0) - threshold * pi
         return slack

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix
 
-from selmix_sk._offsets import confusion_from_predictions, tune_logit_offsets
+from selmix_sk._confusion import confusion_from_predictions
+from selmix_sk._offsets import tune_logit_offsets
 from selmix_sk.objectives import Objective, make_objective
 
 

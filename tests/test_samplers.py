@@ -6,7 +6,8 @@ import torch
 from sklearn.datasets import load_digits
 from torch.utils.data import Dataset, Subset, TensorDataset
 
-from selmix_sk._samplers import DatasetPairSampler, PairSampler, dataset_labels, load_inputs
+from selmix_sk._batching import dataset_labels, load_inputs
+from selmix_sk._samplers import DatasetPairSampler, PairSampler
 
 
 @pytest.fixture(scope="module")

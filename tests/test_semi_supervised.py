@@ -9,8 +9,10 @@ from test_samplers import _HalfSecret
 from torch import nn
 
 from selmix_sk import SelMixClassifier, SmallCNN
+from selmix_sk._checks import encode_labels
 from selmix_sk._finetune import SelMixNet
 from selmix_sk._samplers import PairSampler
+from selmix_sk._validation import held_out_parts
 from selmix_sk.callbacks import GainRefresh
 from selmix_sk.mixup import FeatureMixer
 from selmix_sk.objectives import make_objective
@@ -44,10 +46,8 @@ def test_fit_never_reads_an_unlabelled_true_label(digit_images):
 def test_unlabelled_samples_train_every_fold_and_are_never_held_out(digit_images):
     X, y = digit_images
     y_seen = np.where(np.arange(300) % 3 == 0, -1, y)
-    clf = SelMixClassifier(unlabeled_label=-1, cv=3)
-    clf.classes_ = np.arange(10)
-    y_enc = clf._encode(y_seen, "y")
-    parts = clf._held_out_parts(X, y_enc, np.random.RandomState(0))
+    y_enc = encode_labels(y_seen, np.arange(10), -1, "y")
+    parts = held_out_parts(X, y_enc, 3, np.random.RandomState(0))
     assert len(parts) == 3
     for _, y_train, _, y_held_out in parts:
         assert (y_held_out >= 0).all()

@@ -6,14 +6,11 @@ import torch
 from pandas import testing as pd_testing
 from sklearn.model_selection import KFold, StratifiedKFold
 
-from selmix_sk import SelMixClassifier
-from selmix_sk._validation import (
-    RefreshChoice,
-    _holdout_split,
-    check_splits,
-    pooled_confusions,
-    select_refresh,
-)
+from selmix_sk import SelMixClassifier, _classifier, _members
+from selmix_sk._choice import RefreshChoice, choose_refresh, select_refresh
+from selmix_sk._members import train_network
+from selmix_sk._record import pooled_confusions
+from selmix_sk._validation import _holdout_split, check_splits
 from selmix_sk.objectives import make_objective
 
 FAST = dict(finetune_steps=20, refresh_every=5, pretrain_epochs=10, device="cpu", random_state=0)
@@ -337,19 +334,22 @@ def test_partial_fit_after_cross_fitting_trains_every_network(blobs):
         assert not torch.equal(net.module_.head.weight, weight)
 
 
-class RecordSnapshots(SelMixClassifier):
-    """Records which refreshes' weights every network kept, as the fit adopts one."""
+@pytest.fixture
+def kept_snapshots(monkeypatch):
+    """The refreshes whose weights every network kept, at each choice of a refresh."""
+    recorded = []
 
-    def _keep(self, members, **kwargs):
-        self.snapshot_indices_ = [sorted(member.snapshots or {}) for member in members]
-        return super()._keep(members, **kwargs)
+    def recording(networks, *args, **kwargs):
+        recorded.append([sorted(network.snapshots or {}) for network in networks])
+        return choose_refresh(networks, *args, **kwargs)
+
+    monkeypatch.setattr(_classifier, "choose_refresh", recording)
+    return recorded
 
 
-class KeepEverySnapshot(RecordSnapshots):
-    """Every network keeps every refresh's weights, and the pooled record chooses."""
-
-    def _train_member(self, *args, strict=None, **kwargs):
-        return super()._train_member(*args, **kwargs)
+def _keeping_every_snapshot(*args, rule=None, **kwargs):
+    """A network trained as one of several: it keeps every refresh's weights."""
+    return train_network(*args, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -361,20 +361,23 @@ def tail_digits(digits):
     return X[train] / 16, y[train], X[val] / 16, y[val]
 
 
-def test_a_network_fine_tuned_alone_keeps_two_copies_of_its_weights(tail_digits):
+def test_a_network_fine_tuned_alone_keeps_two_copies_of_its_weights(tail_digits, kept_snapshots,
+                                                                     monkeypatch):
     params = dict(FAST, finetune_steps=60, pretrain_epochs=10)
-    alone = RecordSnapshots(**params).fit(*tail_digits)
-    every = KeepEverySnapshot(**params).fit(*tail_digits)
-    kept = np.flatnonzero(alone.history_["selected"])[0]
-    assert kept > 0
-    assert alone.snapshot_indices_ == [[0, kept]]
-    assert every.snapshot_indices_ == [list(range(13))]
+    alone = SelMixClassifier(**params).fit(*tail_digits)
+    kept = alone.kept_refresh_
+    assert kept > 0 and alone.history_["selected"].iloc[kept]
+    assert kept_snapshots[-1] == [[0, kept]]
+    with monkeypatch.context() as patched:
+        patched.setattr(_members, "train_network", _keeping_every_snapshot)
+        every = SelMixClassifier(**params).fit(*tail_digits)
+    assert kept_snapshots[-1] == [list(range(13))]
     # The same refresh kept, the same model.
     pd_testing.assert_frame_equal(alone.history_, every.history_)
     np.testing.assert_array_equal(alone.predict_proba(tail_digits[2]),
                                   every.predict_proba(tail_digits[2]))
     # A stream's network alone too; cross-fitted networks keep every refresh until they choose.
-    stream = RecordSnapshots(**params).partial_fit(*tail_digits[:2], classes=np.arange(10))
-    assert len(stream.snapshot_indices_) == 1 and len(stream.snapshot_indices_[0]) <= 2
-    folds = RecordSnapshots(**FAST, cv=3).fit(*tail_digits[:2])
-    assert folds.snapshot_indices_ == [list(range(5))] * 3
+    SelMixClassifier(**params).partial_fit(*tail_digits[:2], classes=np.arange(10))
+    assert len(kept_snapshots[-1]) == 1 and len(kept_snapshots[-1][0]) <= 2
+    SelMixClassifier(**FAST, cv=3).fit(*tail_digits[:2])
+    assert kept_snapshots[-1] == [list(range(5))] * 3

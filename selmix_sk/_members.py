@@ -1,0 +1,395 @@
+"""One network's training: pre-training when it needs it, then SelMix fine-tuning.
+
+The estimator trains one network per held-out part (a fold when
+cross-fitting), in turn or in parallel through joblib. Each is trained by
+:func:`train_network`, a module-level function of explicit arguments: the
+settings (:class:`TrainingSettings`, one small frozen object), the data, the
+held-out part and a seed. It returns a :class:`FittedNetwork`: the network,
+its record of the held-out data at every refresh and the weights it kept.
+"""
+
+import copy
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from joblib import Parallel, delayed, effective_n_jobs
+from sklearn.base import clone
+from skorch import NeuralNet, NeuralNetClassifier
+from torch import nn
+from torch.utils.data import Dataset
+
+from ._batching import input_batches
+from ._checks import accepts
+from ._finetune import SelMixNet
+from ._modules import MLP, LogitAdjustedLoss, SmallCNN, channel_statistics
+from ._pretrain import PretrainNet, pretrain
+from ._samplers import make_pair_sampler
+from .callbacks import GainRefresh, ProgressBar
+from .mixup import FeatureMixer, HeadOnly, head_features
+from .objectives import make_objective
+
+__all__ = [
+    "FittedNetwork",
+    "TrainingSettings",
+    "build_net",
+    "held_out_counts",
+    "train_network",
+    "train_networks",
+]
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """What training a network reads of the estimator: its parameters, resolved.
+
+    Built once per ``fit`` by :meth:`of`; it holds no data and no fitted
+    state, so that a parallel backend sends little to each worker.
+    """
+
+    net: NeuralNet | None
+    objective: object
+    constraints: dict | None
+    class_labels: np.ndarray
+    finetune_steps: int
+    selection: str
+    temperature: float
+    mixup_lambda_min: float
+    refresh_every: int
+    batch_size: int
+    finetune_lr: float
+    backbone_lr_factor: float
+    weight_decay: float
+    pretrain_epochs: int
+    logit_adjustment: float
+    head: str | None
+    freeze_backbone: bool
+    augment: object
+    indicator: str
+    confusion: str
+    device: str
+    verbose: int
+
+    @classmethod
+    def of(cls, estimator, classes, device):
+        """The settings of a :class:`~selmix_sk.SelMixClassifier` for ``classes`` on ``device``."""
+        params = {name: getattr(estimator, name) for name in cls.__dataclass_fields__
+                  if name not in ("class_labels", "device")}
+        return cls(**params, class_labels=classes, device=device)
+
+    @property
+    def n_classes(self):
+        return len(self.class_labels)
+
+    def new_objective(self, prior):
+        """A fresh objective, its multipliers set for training shares ``prior``."""
+        return make_objective(self.objective, self.constraints).reset(prior)
+
+    def tuned(self, net):
+        """What fine-tuning trains of ``net``: its module, or its head alone (frozen backbone).
+
+        Built afresh from the network, not carried with it: a network that
+        comes back from a joblib worker is a copy, its module no longer the
+        object that was trained there.
+        """
+        return HeadOnly(net.module_, self.head) if self.freeze_backbone else net.module_
+
+
+@dataclass
+class FittedNetwork:
+    """One trained network and what its held-out part saw at every refresh.
+
+    Attributes
+    ----------
+    net : skorch.NeuralNet
+        Pre-trained, then fine-tuned in place.
+    objective : Objective
+        With its multipliers at the end of fine-tuning.
+    y_held_out : ndarray or None
+        The encoded labels of the held-out part; None when nothing was held out.
+    records : list of dict or None
+        A history row per refresh (see :class:`~selmix_sk.callbacks.GainRefresh`).
+    logits : list of torch.Tensor or None
+        The logits on the held-out part at every refresh, on the CPU.
+    snapshots : dict or None
+        States of what fine-tuning trained (see :meth:`TrainingSettings.tuned`)
+        by refresh index.
+    kept : int or None
+        The refresh that a network trained alone chose as it went; None where
+        networks share the choice.
+    interrupted : bool
+        The user stopped its training (Ctrl-C), which ends the fit.
+    """
+
+    net: NeuralNet
+    objective: object
+    y_held_out: np.ndarray | None = None
+    records: list | None = None
+    logits: list | None = None
+    snapshots: dict | None = None
+    kept: int | None = None
+    interrupted: bool = False
+
+    def restore(self, refresh, settings):
+        """Load the weights of the refresh ``refresh`` into the network, where they were kept."""
+        if self.snapshots:
+            settings.tuned(self.net).load_state_dict(self.snapshots[refresh])
+
+
+def train_network(settings, X, y, X_held_out, y_held_out, *, seed, prior, net=None, epochs=None,
+                  rule=None):
+    """Pre-train (unless fitted) and fine-tune one network.
+
+    Parameters
+    ----------
+    settings : TrainingSettings
+    X, y : the training part; ``y`` encoded, -1 for an unlabelled sample.
+    X_held_out, y_held_out : the held-out part, or None when nothing is held out.
+    seed : int
+        Seeds torch's generators for this network, which are restored after.
+    prior : ndarray of shape (n_classes,)
+        Training share of every class, for the logit adjustment.
+    net : skorch.NeuralNet, default=None
+        A network to go on training (``partial_fit``); None builds one
+        (:func:`build_net`).
+    epochs : int, default=None
+        Pre-training epochs; None: the network's own, none for a fitted one.
+    rule : RefreshRule, default=None
+        A network trained alone chooses the refresh to keep as it trains, by
+        this rule, and keeps the weights of the start and of the candidate
+        only. None: one of several networks, whose pooled record chooses after
+        training; it keeps every refresh's weights.
+
+    Returns
+    -------
+    network : FittedNetwork
+    """
+    cuda = torch.device(settings.device).type == "cuda"
+    with torch.random.fork_rng(devices=[torch.device(settings.device)] if cuda else []):
+        torch.manual_seed(seed)
+        if net is None:
+            net, fitted = build_net(settings, X)
+            # Before any training: a network that cannot serve SelMix fails in seconds.
+            _check_module(net, next(input_batches(X, 2)), settings)
+            if fitted and epochs is None:
+                epochs = 0
+        finished = epochs == 0 or _pretrain(net, X, y, epochs, prior, settings.augment)
+        steps = settings.finetune_steps if finished else 0
+        network = _finetune(settings, net, X, y, X_held_out, y_held_out, seed, steps, prior, rule)
+        network.interrupted |= not finished
+        return network
+
+
+def train_networks(settings, parts, seeds, priors, *, rule, n_jobs=None):
+    """A network per held-out part: in turn, or in parallel through joblib (``n_jobs``).
+
+    In turn, Ctrl-C in one ends the fit there: the parts to come do not
+    train. That loop is a plain one, as not every joblib backend can hand
+    back results one at a time (Ray's cannot). A network trained alone
+    chooses its refresh by ``rule`` as it goes; several choose on their pooled
+    record after training.
+    """
+    rule = rule if len(parts) == 1 else None
+    jobs = [((settings, *part), {"seed": seed, "prior": prior, "rule": rule})
+            for part, seed, prior in zip(parts, seeds, priors, strict=True)]
+    if effective_n_jobs(n_jobs) > 1:
+        return Parallel(n_jobs=n_jobs)(delayed(train_network)(*args, **kwargs)
+                                       for args, kwargs in jobs)
+    networks = []
+    for args, kwargs in jobs:
+        networks.append(train_network(*args, **kwargs))
+        if networks[-1].interrupted:
+            break
+    return networks
+
+
+def held_out_counts(networks, n_classes):
+    """Held-out samples of every class, over the held-out parts of ``networks``."""
+    held_out = [network.y_held_out for network in networks if network.y_held_out is not None]
+    return np.bincount(np.concatenate(held_out) if held_out else np.zeros(0, dtype=np.intp),
+                       minlength=n_classes)
+
+
+def _net_device(net, device):
+    """The ``device`` a skorch net gets: None where an accelerator places tensors itself."""
+    accelerator = getattr(net, "accelerator", None)  # skorch's AccelerateMixin
+    return None if getattr(accelerator, "device_placement", False) else device
+
+
+def build_net(settings, X):
+    """The network to train on ``X``, initialised, and whether it is already fitted.
+
+    The estimator's ``net`` cloned (or copied, when fitted), or the default
+    network for the shape of ``X``; set up for pre-training with the
+    logit-adjusted loss and no skorch validation split.
+    """
+    n_classes = settings.n_classes
+    shape = next(input_batches(X, 1)).shape[1:]
+    if settings.net is None:
+        if len(shape) == 3:
+            mean, scale = channel_statistics(X)
+            module, module_params = SmallCNN, {"in_channels": shape[0]}
+        elif len(shape) == 1:
+            scale = X.std(axis=0)
+            mean, scale = X.mean(axis=0), np.where(scale > 1e-6, scale, 1.0)
+            module, module_params = MLP, {"n_features": shape[0]}
+        else:
+            raise ValueError(
+                "The default network (net=None) is an MLP for 2-D X and a SmallCNN for "
+                f"images (4-D X); got samples of shape {tuple(shape)}. Pass a network for "
+                "inputs of other shapes."
+            )
+        net = PretrainNet(
+            module,
+            **{f"module__{name}": value for name, value in module_params.items()},
+            module__n_classes=n_classes,
+            module__input_mean=mean,
+            module__input_scale=scale,
+            optimizer=torch.optim.AdamW,
+            lr=1e-3,
+            max_epochs=settings.pretrain_epochs,
+            batch_size=settings.batch_size,
+            iterator_train__shuffle=True,
+        )
+    elif getattr(settings.net, "initialized_", False):
+        net = copy.deepcopy(settings.net)
+        net.device = _net_device(net, settings.device)
+        net.module_.to(settings.device)
+        return net, True
+    else:
+        net = clone(settings.net)
+        module = net.module
+        params = net.get_params()
+        for name, value in (("n_features", shape[0]), ("n_classes", n_classes)):
+            if accepts(module, name) and f"module__{name}" not in params:
+                net.set_params(**{f"module__{name}": value})
+    callbacks = list(net.callbacks or [])
+    if settings.verbose:
+        steps = net.max_epochs * -(-len(X) // net.batch_size)
+        callbacks.append(("selmix_progress", ProgressBar(steps, desc="pre-training")))
+    net.set_params(
+        criterion=LogitAdjustedLoss,
+        criterion__class_prior=np.full(n_classes, 1.0 / n_classes),
+        criterion__tau=settings.logit_adjustment,
+        train_split=None,
+        device=_net_device(net, settings.device),
+        callbacks=callbacks,
+        verbose=int(settings.verbose > 1),
+    )
+    if isinstance(net, NeuralNetClassifier):
+        net.set_params(classes=list(range(n_classes)))
+    return net.initialize(), False
+
+
+def _check_module(net, X, settings):
+    """Fail, saying why, unless the network's output is its head's (the logits) on ``X``."""
+    module = net.module_
+    mixer = FeatureMixer(module, settings.head)
+    X = X.to(torch.device(settings.device))
+    module.eval()
+    try:
+        with torch.no_grad(), mixer.recording() as features:
+            output = module(X)
+    except RuntimeError as exc:
+        raise ValueError(f"The network failed on two samples of X: {exc}") from exc
+    if not features:
+        raise ValueError(f"The network never calls its layer {mixer.head_name!r} (head).")
+    with torch.no_grad():
+        # Under mixed precision (an accelerator's autocast) the features may be bfloat16.
+        expected = mixer.head(features[-1].to(mixer.head.weight.dtype))
+    low_precision = output.dtype in (torch.float16, torch.bfloat16)
+    tolerance = {"rtol": 2e-2, "atol": 2e-2} if low_precision else {}
+    if output.shape != expected.shape or not torch.allclose(
+        output.to(expected.dtype), expected, **tolerance
+    ):
+        raise ValueError(
+            f"The network's output must be the output of its final linear layer "
+            f"{mixer.head_name!r} (the logits); pass head=... to name that layer."
+        )
+
+
+def _pretrain(net, X, y, epochs, prior, augment):
+    """Pre-train in place; whether every epoch ran (else the user interrupted it)."""
+    epochs = epochs or net.max_epochs
+    # skorch ends training quietly on KeyboardInterrupt, keeping what it learnt.
+    done = pretrain(net, X, y, class_prior=prior, epochs=epochs, augment=augment)
+    if done < epochs:
+        warnings.warn(
+            f"Pre-training was interrupted after {done} of {epochs} epochs; fine-tuning is "
+            "skipped and the estimator keeps the network as it is.",
+            UserWarning,
+            stacklevel=4,
+        )
+    return done == epochs
+
+
+def _finetune(settings, net, X, y, X_val, y_val, seed, steps, prior, rule):
+    """SelMix fine-tuning of ``net`` for ``steps`` steps, steered by ``(X_val, y_val)``."""
+    objective = settings.new_objective(prior)
+    if X_val is None:
+        # No fine-tuning and no offsets: nothing was held out, nothing to evaluate.
+        return FittedNetwork(net, objective)
+    choice = None if rule is None else rule.choice(objective, y_val, settings.n_classes)
+    device = torch.device(settings.device)
+    module, tuned = net.module_, settings.tuned(net)
+    if settings.freeze_backbone:
+        # The backbone never changes: its output is computed once, and the head trains alone.
+        X, X_val = (head_features(module, part, head=settings.head) for part in (X, X_val))
+    mixer = FeatureMixer(tuned, "head" if settings.freeze_backbone else settings.head)
+    sampler = make_pair_sampler(X, y, settings.n_classes, settings.batch_size,
+                                settings.mixup_lambda_min, seed, device)
+    refresh = GainRefresh(
+        X_val if isinstance(X_val, Dataset) else torch.as_tensor(X_val, device=device),
+        torch.as_tensor(y_val, device=device),
+        objective,
+        settings.selection,
+        settings.temperature,
+        settings.mixup_lambda_min,
+        settings.indicator,
+        settings.class_labels,
+        snapshots=steps > 0,
+        confusion=settings.confusion,
+        choice=choice,
+    )
+    callbacks = [("gain_refresh", refresh)]
+    if settings.verbose and steps:
+        callbacks.append(("progress", ProgressBar(steps, desc="SelMix")))
+    SelMixNet(
+        tuned,
+        sampler=sampler,
+        mixer=mixer,
+        refresh_every=settings.refresh_every,
+        total_steps=steps,
+        criterion=nn.CrossEntropyLoss,
+        optimizer=torch.optim.SGD,
+        lr=settings.finetune_lr * settings.backbone_lr_factor,
+        optimizer__param_groups=[(f"{mixer.head_name}.*", {"lr": settings.finetune_lr})],
+        optimizer__weight_decay=settings.weight_decay,
+        # The same updates in one kernel per parameter group, on the CPU too: the
+        # fewest operations per step.
+        optimizer__fused=True,
+        batch_size=settings.batch_size,
+        callbacks=callbacks,
+        device=settings.device,
+    ).fit(X, y)
+    module.eval()
+    done = refresh.records_[-1]["step"]
+    if refresh.diverged_at_ is not None:
+        warnings.warn(
+            f"SelMix fine-tuning diverged (logits not finite) at step {refresh.diverged_at_} "
+            f"of {steps} and stopped; lower finetune_lr. The estimator keeps the weights of "
+            "a refresh before it.",
+            UserWarning,
+            stacklevel=4,
+        )
+    elif done < steps:
+        warnings.warn(
+            f"SelMix fine-tuning was interrupted after {done} of {steps} steps; the "
+            "estimator keeps the weights and the history so far.",
+            UserWarning,
+            stacklevel=4,
+        )
+    interrupted = refresh.diverged_at_ is None and done < steps
+    return FittedNetwork(net, objective, y_val, refresh.records_, refresh.logits_,
+                         refresh.snapshots_, None if choice is None else choice.kept, interrupted)
