@@ -12,13 +12,12 @@ from sklearn.metrics import confusion_matrix
 from . import __version__
 from ._classifier import SelMixClassifier
 from ._demo import run_demo
+from ._report import class_report, plot_confusion_matrix
 from ._tabular import (
-    class_report,
     column_kinds,
     feature_frame,
     fit_pipeline,
     load_model,
-    plot_confusion_matrix,
     read_table,
     save_model,
     split_target,

@@ -7,7 +7,8 @@ and saves the transformer and the fitted :class:`~selmix_sk.SelMixClassifier`
 as one :class:`~sklearn.pipeline.Pipeline` in a joblib file with a header
 (:func:`save_model`). ``predict`` and ``evaluate`` read that file back with
 :func:`load_model`, which refuses any other file, and take the feature
-columns out of new data with :func:`feature_frame`.
+columns out of new data with :func:`feature_frame`. What the commands print
+and draw is in :mod:`selmix_sk._report`.
 
 Every problem with the user's files raises a ValueError whose message is one
 line that names the file or the column, so that the command line can print
@@ -18,28 +19,22 @@ import re
 from pathlib import Path
 
 import joblib
-import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
-from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
 from . import __version__
-from .metrics import coverage_score
 
 __all__ = [
     "FORMAT",
-    "class_report",
     "column_kinds",
     "feature_frame",
     "fit_pipeline",
     "load_model",
     "make_column_transformer",
-    "plot_confusion_matrix",
     "read_table",
     "save_model",
     "split_target",
@@ -493,90 +488,3 @@ def fit_pipeline(classifier, X, y, kinds, X_val=None, y_val=None):
     validation = {} if X_val is None else {"X_val": columns.transform(X_val), "y_val": y_val}
     classifier.fit(features, y, **validation)
     return Pipeline([("columns", columns), ("classifier", classifier)])
-
-
-def class_report(y_true, y_pred, classes):
-    """Per-class support, precision, recall and coverage.
-
-    Coverage is a class's share of the predictions over its share of
-    ``y_true`` (:func:`~selmix_sk.metrics.coverage_score`): 1 when it is
-    predicted exactly as often as it occurs, NaN when it does not occur.
-
-    Parameters
-    ----------
-    y_true, y_pred : array-like of shape (n_samples,)
-    classes : array-like of shape (n_classes,)
-        The model's classes, in order.
-
-    Returns
-    -------
-    report : pandas.DataFrame
-        Columns ``class``, ``support``, ``precision``, ``recall``,
-        ``coverage``; a row per class.
-
-    Examples
-    --------
-    >>> from selmix_sk._tabular import class_report
-    >>> class_report(["a", "a", "b", "b"], ["a", "a", "a", "b"], ["a", "b"])
-      class  support  precision  recall  coverage
-    0     a        2   0.666667     1.0       1.5
-    1     b        2   1.000000     0.5       0.5
-    """
-    classes = list(classes)
-    precision, recall, _, support = precision_recall_fscore_support(
-        y_true, y_pred, labels=classes, zero_division=0
-    )
-    return pd.DataFrame({
-        "class": classes,
-        "support": support,
-        "precision": precision,
-        "recall": recall,
-        "coverage": coverage_score(y_true, y_pred, labels=classes, average=None),
-    })
-
-
-def plot_confusion_matrix(path, y_true, y_pred, classes, title=None):
-    """Write the confusion matrix, rows normalised to recalls, as a PNG.
-
-    Parameters
-    ----------
-    path : str or path-like
-    y_true, y_pred : array-like of shape (n_samples,)
-    classes : array-like of shape (n_classes,)
-    title : str, default=None
-
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> from selmix_sk._tabular import plot_confusion_matrix
-    >>> path = os.path.join(tempfile.mkdtemp(), "confusion.png")
-    >>> plot_confusion_matrix(path, [0, 0, 1, 1], [0, 1, 1, 1], [0, 1])
-    >>> open(path, "rb").read(4)
-    b'\\x89PNG'
-    """
-    classes = list(classes)
-    counts = confusion_matrix(y_true, y_pred, labels=classes)
-    rows = counts.sum(axis=1, keepdims=True)
-    shares = np.divide(counts, rows, out=np.zeros(counts.shape), where=rows > 0)
-    size = 2.5 + 0.45 * len(classes)
-    figure = Figure(figsize=(size + 1.0, size), layout="constrained")
-    ax = figure.subplots()
-    image = ax.imshow(shares, vmin=0.0, vmax=1.0, cmap="Blues")
-    figure.colorbar(image, ax=ax, label="share of the true class")
-    names = [str(label) for label in classes]
-    ticks = np.arange(len(classes))
-    rotate = len(classes) > 6
-    ax.set_xticks(ticks, names, rotation=45 if rotate else 0, ha="right" if rotate else "center")
-    ax.set_yticks(ticks, names)
-    ax.set_xlabel("predicted class")
-    ax.set_ylabel("true class")
-    if len(classes) <= 20:  # beyond that the numbers no longer fit in the cells
-        for (row, column), count in np.ndenumerate(counts):
-            ax.text(column, row, f"{shares[row, column]:.2f}\n({count})", ha="center",
-                    va="center", fontsize=7,
-                    color="white" if shares[row, column] > 0.5 else "black")
-    if title:
-        ax.set_title(title)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120)

@@ -1,0 +1,99 @@
+"""What ``selmix-sk evaluate`` prints and draws: per-class metrics and the confusion matrix."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+from .metrics import coverage_score
+
+__all__ = ["class_report", "plot_confusion_matrix"]
+
+
+def class_report(y_true, y_pred, classes):
+    """Per-class support, precision, recall and coverage.
+
+    Coverage is a class's share of the predictions over its share of
+    ``y_true`` (:func:`~selmix_sk.metrics.coverage_score`): 1 when it is
+    predicted exactly as often as it occurs, NaN when it does not occur.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,)
+    classes : array-like of shape (n_classes,)
+        The model's classes, in order.
+
+    Returns
+    -------
+    report : pandas.DataFrame
+        Columns ``class``, ``support``, ``precision``, ``recall``,
+        ``coverage``; a row per class.
+
+    Examples
+    --------
+    >>> from selmix_sk._report import class_report
+    >>> class_report(["a", "a", "b", "b"], ["a", "a", "a", "b"], ["a", "b"])
+      class  support  precision  recall  coverage
+    0     a        2   0.666667     1.0       1.5
+    1     b        2   1.000000     0.5       0.5
+    """
+    classes = list(classes)
+    precision, recall, _, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=classes, zero_division=0
+    )
+    return pd.DataFrame({
+        "class": classes,
+        "support": support,
+        "precision": precision,
+        "recall": recall,
+        "coverage": coverage_score(y_true, y_pred, labels=classes, average=None),
+    })
+
+
+def plot_confusion_matrix(path, y_true, y_pred, classes, title=None):
+    """Write the confusion matrix, rows normalised to recalls, as a PNG.
+
+    Parameters
+    ----------
+    path : str or path-like
+    y_true, y_pred : array-like of shape (n_samples,)
+    classes : array-like of shape (n_classes,)
+    title : str, default=None
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from selmix_sk._report import plot_confusion_matrix
+    >>> path = os.path.join(tempfile.mkdtemp(), "confusion.png")
+    >>> plot_confusion_matrix(path, [0, 0, 1, 1], [0, 1, 1, 1], [0, 1])
+    >>> open(path, "rb").read(4)
+    b'\\x89PNG'
+    """
+    classes = list(classes)
+    counts = confusion_matrix(y_true, y_pred, labels=classes)
+    rows = counts.sum(axis=1, keepdims=True)
+    shares = np.divide(counts, rows, out=np.zeros(counts.shape), where=rows > 0)
+    size = 2.5 + 0.45 * len(classes)
+    figure = Figure(figsize=(size + 1.0, size), layout="constrained")
+    ax = figure.subplots()
+    image = ax.imshow(shares, vmin=0.0, vmax=1.0, cmap="Blues")
+    figure.colorbar(image, ax=ax, label="share of the true class")
+    names = [str(label) for label in classes]
+    ticks = np.arange(len(classes))
+    rotate = len(classes) > 6
+    ax.set_xticks(ticks, names, rotation=45 if rotate else 0, ha="right" if rotate else "center")
+    ax.set_yticks(ticks, names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    if len(classes) <= 20:  # beyond that the numbers no longer fit in the cells
+        for (row, column), count in np.ndenumerate(counts):
+            ax.text(column, row, f"{shares[row, column]:.2f}\n({count})", ha="center",
+                    va="center", fontsize=7,
+                    color="white" if shares[row, column] > 0.5 else "black")
+    if title:
+        ax.set_title(title)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120)
