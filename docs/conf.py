@@ -51,6 +51,7 @@ intersphinx_mapping = {
     "sklearn": ("https://scikit-learn.org/stable", None),
     "skorch": ("https://skorch.readthedocs.io/en/stable", None),
     "torch": ("https://docs.pytorch.org/docs/stable", None),
+    "skrub": ("https://skrub-data.org/stable", None),
 }
 if os.environ.get("SELMIX_SK_INTERSPHINX") == "1":
     extensions.append("sphinx.ext.intersphinx")

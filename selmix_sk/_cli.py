@@ -12,12 +12,14 @@ from sklearn.metrics import confusion_matrix
 from . import __version__
 from ._classifier import SelMixClassifier
 from ._demo import run_demo
-from ._report import class_report, plot_confusion_matrix
+from ._report import class_report, describe_columns, plot_confusion_matrix
 from ._tabular import (
     column_kinds,
     feature_frame,
     fit_pipeline,
     load_model,
+    make_columns,
+    model_inputs,
     read_table,
     save_model,
     split_target,
@@ -173,11 +175,12 @@ def _add_data_commands(commands):
     fit = commands.add_parser(
         "fit", help="fit a SelMix model on a CSV or parquet file",
         description="Fit a SelMixClassifier on the columns of a CSV or parquet file, for an "
-                    "objective. Numeric columns pass through (missing values become the "
-                    "median), categorical and boolean ones are one-hot encoded, and text "
-                    "columns go through TF-IDF; the column transformer and the classifier are "
-                    "saved together as one joblib file for `selmix-sk predict` and "
-                    "`selmix-sk evaluate`.",
+                    "objective. skrub's TableVectorizer types and encodes every column "
+                    "(numbers, dates, strings of few or many values; empty and constant "
+                    "columns are dropped), missing values become the median, and every "
+                    "feature is scaled; these steps and the classifier are saved together as "
+                    "one joblib file for `selmix-sk predict` and `selmix-sk evaluate`. Needs "
+                    'skrub: pip install "selmix-sk[tabular]".',
     )
     fit.add_argument("train", type=Path, metavar="TRAIN", help="training data, .csv or .parquet")
     fit.add_argument("--target", required=True, metavar="COL", help="the column of labels")
@@ -276,20 +279,18 @@ def _run_fit(args):
     classifier = SelMixClassifier(objective=args.objective, constraints=constraints,
                                   random_state=args.seed, verbose=0 if args.quiet else 1)
     classifier.set_params(**_classifier_params(args.param))
+    columns = make_columns()  # without skrub, this fails before a file is read
     X, y = split_target(read_table(args.train), args.target, args.train)
-    kinds = column_kinds(X)
     X_val = y_val = None
     if args.validation is not None:
         X_val, y_val = split_target(read_table(args.validation), args.target, args.validation)
-        X_val = feature_frame(X_val, kinds, args.validation)
-    pipeline = fit_pipeline(classifier, X, y, kinds, X_val, y_val)
-    save_model(args.output, pipeline, target=args.target, kinds=kinds,
-               objective=args.objective, constraints=constraints)
-    counts = pd.Series(kinds).value_counts()
-    typed = ", ".join(f"{counts.get(kind, 0)} {kind}" for kind in ("numeric", "categorical",
-                                                                   "text"))
+        X_val = feature_frame(X_val, X.columns, args.validation)
+    pipeline = fit_pipeline(classifier, columns, X, y, X_val, y_val, args.validation)
+    save_model(args.output, pipeline, target=args.target, objective=args.objective,
+               constraints=constraints)
     print(f"Read {len(X)} rows of {args.train}: {len(classifier.classes_)} classes, "
-          f"{len(kinds)} columns ({typed}) -> {classifier.n_features_in_} features.")
+          f"{describe_columns(column_kinds(columns))} -> {classifier.n_features_in_} "
+          "features.")
     if len(classifier.history_):
         print(f"Validation {args.objective}: {classifier.history_['objective'].iloc[-1]:.4f} "
               "at the last gain refresh.")
@@ -299,7 +300,7 @@ def _run_fit(args):
 
 def _run_predict(args):
     model = load_model(args.model)
-    X = feature_frame(read_table(args.data), model["features"], args.data)
+    X = model_inputs(model, read_table(args.data), args.data)
     pipeline = model["pipeline"]
     if args.proba:
         output = pd.DataFrame(pipeline.predict_proba(X),
@@ -316,7 +317,7 @@ def _run_evaluate(args):
     model = load_model(args.model)
     target = args.target or model["target"]
     X, y = split_target(read_table(args.data), target, args.data)
-    X = feature_frame(X, model["features"], args.data)
+    X = model_inputs(model, X, args.data)
     classes = model["classes"]
     unknown = sorted(set(y.tolist()) - set(classes), key=str)
     if unknown:

@@ -1,5 +1,11 @@
-"""What ``selmix-sk evaluate`` prints and draws: per-class metrics and the confusion matrix."""
+"""What the data commands print and draw: the columns, per-class metrics, the confusion matrix.
 
+``selmix-sk fit`` says how the table's columns were typed
+(:func:`describe_columns`); ``selmix-sk evaluate`` prints
+:func:`class_report` and draws :func:`plot_confusion_matrix`.
+"""
+
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +15,39 @@ from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from .metrics import coverage_score
 
-__all__ = ["class_report", "plot_confusion_matrix"]
+__all__ = ["class_report", "describe_columns", "plot_confusion_matrix"]
+
+# The kinds of a model file's ``features``, in the order the summary names them.
+_KINDS = ("numeric", "datetime", "low_cardinality", "high_cardinality", "dropped")
+
+
+def describe_columns(kinds):
+    """The number of columns, and of each kind, with the dropped ones named.
+
+    Parameters
+    ----------
+    kinds : dict
+        Column name to kind, as :func:`~selmix_sk._tabular.column_kinds`
+        returns it.
+
+    Returns
+    -------
+    text : str
+
+    Examples
+    --------
+    >>> from selmix_sk._report import describe_columns
+    >>> describe_columns({"age": "numeric", "visit": "datetime", "city": "low_cardinality",
+    ...                   "country": "dropped", "height": "numeric"})
+    "5 columns (2 numeric, 1 datetime, 1 low_cardinality, 1 dropped: 'country')"
+    """
+    counts = Counter(kinds.values())
+    parts = [f"{counts[kind]} {kind}" for kind in _KINDS if counts[kind]]
+    dropped = [name for name, kind in kinds.items() if kind == "dropped"]
+    if dropped:
+        more = f" and {len(dropped) - 5} more" if len(dropped) > 5 else ""
+        parts[-1] += f": {', '.join(map(repr, dropped[:5]))}{more}"
+    return f"{len(kinds)} columns ({', '.join(parts)})"
 
 
 def class_report(y_true, y_pred, classes):

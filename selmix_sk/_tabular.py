@@ -1,40 +1,43 @@
-"""Data files for the command line: reading them, typing their columns, the model file.
+"""Data files for the command line: reading them, their columns as features, the model file.
 
-``selmix-sk fit`` reads a CSV or parquet file, types each column with pandas
-(:func:`column_kinds`), turns the columns into numbers with a
-:class:`~sklearn.compose.ColumnTransformer` (:func:`make_column_transformer`)
-and saves the transformer and the fitted :class:`~selmix_sk.SelMixClassifier`
-as one :class:`~sklearn.pipeline.Pipeline` in a joblib file with a header
-(:func:`save_model`). ``predict`` and ``evaluate`` read that file back with
+``selmix-sk fit`` reads a CSV or parquet file (:func:`read_table`), and
+:func:`fit_pipeline` turns its columns into numbers with the steps of
+:func:`make_columns`, whose :class:`skrub.TableVectorizer` types and encodes
+every column, before it fits the classifier on them. :func:`save_model`
+writes the fitted :class:`~sklearn.pipeline.Pipeline` to a joblib file with a
+header that names every column and the kind skrub gave it
+(:func:`column_kinds`). ``predict`` and ``evaluate`` read that file back with
 :func:`load_model`, which refuses any other file, and take the feature
-columns out of new data with :func:`feature_frame`. What the commands print
+columns out of new data with :func:`model_inputs`. What the commands print
 and draw is in :mod:`selmix_sk._report`.
+
+skrub comes with the ``tabular`` extra, not with selmix-sk itself: making
+the steps or reading a model file without it raises an ImportError that
+names the extra.
 
 Every problem with the user's files raises a ValueError whose message is one
 line that names the file or the column, so that the command line can print
 it as it is.
 """
 
-import re
 from pathlib import Path
 
 import joblib
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
 from . import __version__
 
 __all__ = [
     "FORMAT",
+    "check_values",
     "column_kinds",
     "feature_frame",
     "fit_pipeline",
     "load_model",
-    "make_column_transformer",
+    "make_columns",
+    "model_inputs",
     "read_table",
     "save_model",
     "split_target",
@@ -43,18 +46,12 @@ __all__ = [
 #: The ``format`` entry of a model file's header.
 FORMAT = "selmix-sk model"
 # Raised when the header or the pipeline changes in a way that older readers would misread.
-_FORMAT_VERSION = 1
+# 2: skrub's TableVectorizer types the columns (1: a ColumnTransformer of pandas types).
+_FORMAT_VERSION = 2
 _READERS = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parquet}
-# A string column with at most this many distinct values is categorical. Above it, a
-# column of sentences is text; one of short codes (identifiers, postcodes) stays
-# categorical, its rarer values pooled by the one-hot encoder.
-MAX_CATEGORIES = 30
-# Median words per value from which a many-valued string column is free text.
-_TEXT_MIN_WORDS = 3
-# TF-IDF terms kept per text column: enough for the frequent words, few enough that
-# the network's input stays small.
-TEXT_FEATURES = 100
-_MISSING = "<missing>"
+_NEEDS_SKRUB = 'typing the columns of a table needs skrub: pip install "selmix-sk[tabular]"'
+# What a column of each kind that skrub parses must hold, in words.
+_PARSED = {"numeric": "numbers", "datetime": "dates"}
 
 
 def _one_line(text):
@@ -154,154 +151,280 @@ def split_target(frame, target, path="the data"):
     return frame.drop(columns=target), labels.to_numpy()
 
 
-def column_kinds(frame):
-    """How each column becomes numbers: ``"numeric"``, ``"categorical"`` or ``"text"``.
+def make_columns():
+    """The unfitted steps that turn the columns of a table into a dense, scaled float matrix.
 
-    - numbers (not booleans) are numeric;
-    - booleans, pandas categoricals, and string columns with at most
-      ``MAX_CATEGORIES`` distinct values are categorical;
-    - string columns with more distinct values are text when the median
-      value has at least 3 words, categorical otherwise (codes, identifiers).
+    skrub's :class:`~skrub.TableVectorizer` types every column and encodes it:
+
+    - numbers, booleans (as 0 and 1), and strings that all read as numbers
+      once blanks and ``"N/A"``-like strings are taken as missing stay
+      numbers (kind ``"numeric"``);
+    - dates and times, stored as such or as strings in one format, become
+      their year, month, day, hour (when there are times), weekday and
+      seconds since 1970 (``"datetime"``);
+    - strings and categories with fewer than 40 distinct values are one-hot
+      encoded, a missing value being a category of its own and a value
+      unseen in training all zeros (``"low_cardinality"``);
+    - strings with more (identifiers, free text) become 30 numbers each:
+      skrub's :class:`~skrub.StringEncoder`, TF-IDF weights of character
+      n-grams reduced by a truncated SVD (``"high_cardinality"``);
+    - empty and constant columns are dropped (``"dropped"``).
+
+    A missing value then becomes its column's median in training, beside a
+    column per such column that says which values were missing, and every
+    column is centred on its median, divided by its interquartile range and
+    softly clipped to [-5, 5] (skrub's :class:`~skrub.SquashingScaler`).
+
+    Returns
+    -------
+    columns : sklearn.pipeline.Pipeline
+        Unfitted: a TableVectorizer, a SimpleImputer and a SquashingScaler.
+
+    Raises
+    ------
+    ImportError
+        When skrub is not installed.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from selmix_sk._tabular import column_kinds, make_columns
+    >>> frame = pd.DataFrame({
+    ...     "visit": ["2024-01-05", "2024-02-11", "2024-03-17", None] * 5,
+    ...     "smoker": [True, False, False, True] * 5,
+    ...     "city": ["Oslo", "Lima", "Oslo", "Pune"] * 5,
+    ...     "dose": ["1.5", "2", "", "3.25"] * 5,
+    ... })
+    >>> columns = make_columns().fit(frame)
+    >>> column_kinds(columns)
+    {'visit': 'datetime', 'smoker': 'numeric', 'city': 'low_cardinality', 'dose': 'numeric'}
+    >>> columns.get_feature_names_out().tolist()
+    ['visit_year', 'visit_month', 'visit_day', 'visit_total_seconds', 'visit_weekday',
+     'smoker', 'city_Lima', 'city_Oslo', 'city_Pune', 'dose',
+     'missingindicator_visit_year', 'missingindicator_visit_month',
+     'missingindicator_visit_day', 'missingindicator_visit_total_seconds',
+     'missingindicator_visit_weekday', 'missingindicator_dose']
+    >>> bool(abs(columns.transform(frame)).max() <= 5)
+    True
+    """
+    try:
+        import skrub
+    except ImportError:
+        raise ImportError(_NEEDS_SKRUB) from None
+    vectorizer = skrub.TableVectorizer(
+        # A weekly rhythm (trade, traffic, admissions) is one the network cannot easily
+        # find in the year, month and day. skrub.tabular_pipeline adds 16 spline features
+        # per date for linear models; a network learns such curves from the month and day.
+        datetime=skrub.DatetimeEncoder(add_weekday=True),
+        drop_if_constant=True,
+    )
+    return make_pipeline(
+        vectorizer,
+        # The median lands on 0, the centre of the scaler; the indicator lets the network
+        # learn whether a value's absence says something.
+        SimpleImputer(strategy="median", add_indicator=True),
+        # The default network standardises its inputs, but one outlier inflates a standard
+        # deviation and squeezes every other value together; a robust scale with soft
+        # clipping keeps them apart (skrub.tabular_pipeline uses it for all but tree ensembles).
+        skrub.SquashingScaler(max_absolute_value=5),
+    )
+
+
+def column_kinds(columns):
+    """Every column of the table and the kind that skrub's TableVectorizer gave it.
+
+    Parameters
+    ----------
+    columns : sklearn.pipeline.Pipeline
+        Fitted, as :func:`make_columns` returns it.
+
+    Returns
+    -------
+    kinds : dict
+        Column name to ``"numeric"``, ``"datetime"``, ``"low_cardinality"``,
+        ``"high_cardinality"`` or ``"dropped"`` (see :func:`make_columns`),
+        in the order of the table.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from selmix_sk._tabular import column_kinds, make_columns
+    >>> frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "country": ["NO", "NO", "NO"]})
+    >>> column_kinds(make_columns().fit(frame))
+    {'x': 'numeric', 'country': 'dropped'}
+    """
+    vectorizer = columns[0]
+    # A column that the vectorizer dropped has no kind there.
+    return {name: vectorizer.column_to_kind_.get(name, "dropped")
+            for name in vectorizer.feature_names_in_}
+
+
+def feature_frame(frame, features, path="the data"):
+    """The feature columns of ``frame``, in the order of training.
+
+    Other columns, the target among them, are left out.
 
     Parameters
     ----------
     frame : pandas.DataFrame
-        The feature columns.
+    features : iterable of str
+        The names of the training data's feature columns, such as the keys of
+        a model file's ``features``.
+    path : str or path-like, default="the data"
+        The file's name, for error messages.
 
     Returns
     -------
-    kinds : dict
-        Column name to kind, in the order of the columns.
+    X : pandas.DataFrame
 
     Raises
     ------
     ValueError
-        For a column of another type (dates, durations, complex numbers) or
-        with no values at all.
+        When a feature column is missing.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> from selmix_sk._tabular import column_kinds
-    >>> frame = pd.DataFrame({
-    ...     "age": [31, 45, 27, 60] * 10,
-    ...     "smoker": [True, False, False, True] * 10,
-    ...     "city": ["Oslo", "Lima", "Oslo", "Pune"] * 10,
-    ...     "notes": [f"patient {i} reports mild pain" for i in range(40)],
-    ... })
-    >>> column_kinds(frame)
-    {'age': 'numeric', 'smoker': 'categorical', 'city': 'categorical', 'notes': 'text'}
+    >>> from selmix_sk._tabular import feature_frame
+    >>> frame = pd.DataFrame({"id": [7], "city": ["Oslo"], "x": [1.5]})
+    >>> list(feature_frame(frame, ["x", "city"]).columns)
+    ['x', 'city']
+    >>> feature_frame(frame.drop(columns="x"), ["x", "city"])
+    Traceback (most recent call last):
+    ...
+    ValueError: the data lacks the feature column(s) 'x' of the training data.
     """
-    kinds = {}
-    for name, column in frame.items():
-        values = column.dropna()
-        if values.empty:
-            raise ValueError(f"column {name!r} has no values; drop it.")
-        if pd.api.types.is_bool_dtype(column) or isinstance(column.dtype, pd.CategoricalDtype):
-            kinds[name] = "categorical"
-        elif pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_complex_dtype(column):
-            kinds[name] = "numeric"
-        elif pd.api.types.is_string_dtype(column) or pd.api.types.is_object_dtype(column):
-            strings = values.astype(str)
-            many = strings.nunique() > MAX_CATEGORIES
-            words = strings.str.split().str.len().median()
-            kinds[name] = "text" if many and words >= _TEXT_MIN_WORDS else "categorical"
-        else:
-            raise ValueError(f"column {name!r} has type {column.dtype}, which selmix-sk cannot "
-                             "use; convert it to numbers or strings, or drop it.")
-    return kinds
+    features = list(features)
+    missing = [name for name in features if name not in frame.columns]
+    if missing:
+        named = ", ".join(map(repr, missing[:5]))
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        raise ValueError(f"{path} lacks the feature column(s) {named}{more} of the training "
+                         "data.")
+    return frame[features]
 
 
-def _as_categories(frame):
-    """Every value as a string, missing ones as a category of their own."""
-    return frame.astype(object).where(frame.notna(), _MISSING).astype(str)
+def check_values(columns, X, path="the data"):
+    """Refuse a value that the fitted steps would read as missing in a column of numbers or dates.
 
-
-def _as_text(column):
-    return column.fillna("").astype(str)
-
-
-def make_column_transformer(kinds):
-    """The transformer that turns typed columns into a dense float matrix.
-
-    Numeric columns pass through, missing values replaced by the column's
-    median; categorical columns are one-hot encoded (missing values are a
-    category; at most ``MAX_CATEGORIES`` per column, rarer ones pooled;
-    categories unseen in training encode as zeros); each text column becomes
-    the TF-IDF weights of its ``TEXT_FEATURES`` most frequent words. The output
-    is dense, as the default network takes it.
+    Once fitted, skrub's TableVectorizer reads a value that is not a number
+    in a numeric column, or not a date in the format of a datetime column,
+    as missing, and the imputer fills it in: a typo, or a column that has
+    changed its meaning, would go unnoticed.
 
     Parameters
     ----------
-    kinds : dict
-        Column name to ``"numeric"``, ``"categorical"`` or ``"text"``, as
-        :func:`column_kinds` returns.
+    columns : sklearn.pipeline.Pipeline
+        Fitted, as :func:`make_columns` returns it.
+    X : pandas.DataFrame
+        The feature columns, as :func:`feature_frame` returns them.
+    path : str or path-like, default="the data"
+        The file's name, for error messages.
 
-    Returns
-    -------
-    transformer : sklearn.compose.ColumnTransformer
-        Unfitted.
+    Raises
+    ------
+    ValueError
+        Naming the first such column and up to three of its values.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> from selmix_sk._tabular import column_kinds, make_column_transformer
-    >>> frame = pd.DataFrame({"age": [31.0, None, 27.0], "city": ["Oslo", "Lima", None]})
-    >>> transformer = make_column_transformer(column_kinds(frame))
-    >>> transformer.fit_transform(frame)
-    array([[31., 0., 0., 1.],
-           [29., 0., 1., 0.],
-           [27., 1., 0., 0.]])
-    >>> transformer.get_feature_names_out().tolist()
-    ['numeric__age', 'categorical__city_<missing>', 'categorical__city_Lima',
-     'categorical__city_Oslo']
+    >>> from selmix_sk._tabular import check_values, make_columns
+    >>> columns = make_columns().fit(pd.DataFrame({"dose": ["1.5", "2", "", "4"]}))
+    >>> check_values(columns, pd.DataFrame({"dose": [" ", "3", None, "N/A"]}))
+    >>> check_values(columns, pd.DataFrame({"dose": ["3", "high", "low", "high"]}))
+    Traceback (most recent call last):
+    ...
+    ValueError: column 'dose' of the data has values that are not numbers ('high', 'low'), ...
     """
-    by_kind = {kind: [name for name, k in kinds.items() if k == kind]
-               for kind in ("numeric", "categorical", "text")}
-    transformers = []
-    if by_kind["numeric"]:
-        transformers.append((
-            "numeric", SimpleImputer(strategy="median", keep_empty_features=True),
-            by_kind["numeric"],
-        ))
-    if by_kind["categorical"]:
-        transformers.append((
-            "categorical",
-            make_pipeline(
-                FunctionTransformer(_as_categories, feature_names_out="one-to-one"),
-                OneHotEncoder(handle_unknown="ignore", max_categories=MAX_CATEGORIES),
-            ),
-            by_kind["categorical"],
-        ))
-    for name in by_kind["text"]:
-        # A column name, not a list: the vectoriser takes one string per row.
-        transformers.append((
-            "text_" + re.sub(r"\W+", "_", name),
-            make_pipeline(
-                FunctionTransformer(_as_text, feature_names_out="one-to-one"),
-                TfidfVectorizer(max_features=TEXT_FEATURES),
-            ),
-            name,
-        ))
-    return ColumnTransformer(transformers, sparse_threshold=0)
+    vectorizer = columns[0]
+    for name, kind in column_kinds(columns).items():
+        if kind not in _PARSED:
+            continue
+        # The steps before the encoder clean the column, then parse it: what was there
+        # before the parsing and is missing after it, the parsing could not read.
+        steps = vectorizer.all_processing_steps_[name]
+        values = X[name]
+        for step in steps[:steps.index(vectorizer.transformers_[name])]:
+            given, values = values, step.transform(values)
+        lost = given[values.isna().to_numpy() & given.notna().to_numpy()]
+        if len(lost):
+            examples = ", ".join(map(repr, lost.astype(str).unique()[:3]))
+            raise ValueError(f"column {name!r} of {path} has values that are not "
+                             f"{_PARSED[kind]} ({examples}), but {_PARSED[kind]} in the "
+                             "training data.")
 
 
-def save_model(path, pipeline, *, target, kinds, objective, constraints):
+def fit_pipeline(classifier, columns, X, y, X_val=None, y_val=None, val_path="the validation data"):
+    """Fit the steps that turn the columns of ``X`` into features, then the classifier.
+
+    The validation set, when given, goes through the steps fitted on ``X``
+    and on to ``classifier.fit`` as ``X_val, y_val``, which a
+    :class:`~sklearn.pipeline.Pipeline` cannot route in a single ``fit``.
+
+    Parameters
+    ----------
+    classifier : SelMixClassifier
+        Unfitted; fitted in place.
+    columns : sklearn.pipeline.Pipeline
+        Unfitted, as :func:`make_columns` returns it; fitted in place.
+    X : pandas.DataFrame
+        The feature columns.
+    y : array-like of shape (n_samples,)
+    X_val : pandas.DataFrame, default=None
+        The same columns as ``X``.
+    y_val : array-like, default=None
+    val_path : str or path-like, default="the validation data"
+        The validation file's name, for error messages.
+
+    Returns
+    -------
+    pipeline : sklearn.pipeline.Pipeline
+        Steps ``"columns"`` and ``"classifier"``.
+
+    Raises
+    ------
+    ValueError
+        When ``X_val`` has a value that is not a number or a date where
+        ``X`` had them (:func:`check_values`).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from selmix_sk import SelMixClassifier
+    >>> from selmix_sk._tabular import fit_pipeline, make_columns
+    >>> X, y = load_iris(return_X_y=True, as_frame=True)
+    >>> X["colour"] = ["red", "blue"] * 75
+    >>> clf = SelMixClassifier(finetune_steps=20, pretrain_epochs=10, random_state=0)
+    >>> pipeline = fit_pipeline(clf, make_columns(), X, y)
+    >>> pipeline.predict(X.head(2)).shape
+    (2,)
+    """
+    features = columns.fit_transform(X)
+    validation = {}
+    if X_val is not None:
+        check_values(columns, X_val, val_path)
+        validation = {"X_val": columns.transform(X_val), "y_val": y_val}
+    classifier.fit(features, y, **validation)
+    return Pipeline([("columns", columns), ("classifier", classifier)])
+
+
+def save_model(path, pipeline, *, target, objective, constraints):
     """Write a fitted pipeline and its header to a joblib file.
 
     The file holds one dict: ``format`` (:data:`FORMAT`), ``format_version``,
-    ``selmix_sk_version``, ``target``, ``features`` (column name to kind),
-    ``classes``, ``objective``, ``constraints`` and ``pipeline``.
+    ``selmix_sk_version``, ``target``, ``features`` (every column of the
+    table and its kind, as :func:`column_kinds` gives them), ``classes``,
+    ``objective``, ``constraints`` and ``pipeline``.
 
     Parameters
     ----------
     path : str or path-like
     pipeline : sklearn.pipeline.Pipeline
-        Fitted: the column transformer, then the classifier.
+        Fitted: steps ``"columns"`` (as :func:`make_columns` returns it) and
+        ``"classifier"``.
     target : str
         Name of the label column.
-    kinds : dict
-        Column name to kind, as :func:`column_kinds` returns.
     objective : str
         The objective's name.
     constraints : dict or None
@@ -311,26 +434,24 @@ def save_model(path, pipeline, *, target, kinds, objective, constraints):
     >>> import os, tempfile
     >>> import pandas as pd
     >>> from sklearn.dummy import DummyClassifier
-    >>> from sklearn.pipeline import make_pipeline
-    >>> from selmix_sk._tabular import (column_kinds, load_model, make_column_transformer,
-    ...                                 save_model)
-    >>> X = pd.DataFrame({"x": [1.0, 2.0, 3.0]})
-    >>> kinds = column_kinds(X)
-    >>> pipeline = make_pipeline(make_column_transformer(kinds), DummyClassifier())
+    >>> from sklearn.pipeline import Pipeline
+    >>> from selmix_sk._tabular import load_model, make_columns, save_model
+    >>> X = pd.DataFrame({"x": [1.0, 2.0, 3.0], "day": ["2024-05-01", "2024-05-02", None]})
+    >>> pipeline = Pipeline([("columns", make_columns()), ("classifier", DummyClassifier())])
     >>> pipeline.fit(X, ["a", "b", "b"])
     Pipeline(...)
     >>> path = os.path.join(tempfile.mkdtemp(), "model.joblib")
-    >>> save_model(path, pipeline, target="label", kinds=kinds, objective="min_recall",
-    ...            constraints=None)
-    >>> load_model(path)["classes"]
-    ['a', 'b']
+    >>> save_model(path, pipeline, target="label", objective="min_recall", constraints=None)
+    >>> model = load_model(path)
+    >>> model["features"], model["classes"]
+    ({'x': 'numeric', 'day': 'datetime'}, ['a', 'b'])
     """
     header = {
         "format": FORMAT,
         "format_version": _FORMAT_VERSION,
         "selmix_sk_version": __version__,
         "target": target,
-        "features": dict(kinds),
+        "features": column_kinds(pipeline.named_steps["columns"]),
         "classes": pipeline.classes_.tolist(),
         "objective": objective,
         "constraints": constraints,
@@ -360,6 +481,8 @@ def load_model(path):
     ValueError
         When the file is missing, is not a joblib file, or holds something
         other than a model of this format.
+    ImportError
+        When skrub, which the model's first steps need, is not installed.
 
     Examples
     --------
@@ -379,6 +502,10 @@ def load_model(path):
     not_a_model = ValueError(f"{path} is not a model file written by `selmix-sk fit`.")
     try:
         model = joblib.load(path)
+    except ImportError as exc:
+        if (exc.name or "").partition(".")[0] == "skrub":
+            raise ImportError(_NEEDS_SKRUB) from None
+        raise not_a_model from None
     except Exception:  # unpickling arbitrary bytes fails in many ways, all meaning the same
         raise not_a_model from None
     if not isinstance(model, dict) or model.get("format") != FORMAT:
@@ -391,100 +518,47 @@ def load_model(path):
     return model
 
 
-def feature_frame(frame, features, path="the data"):
-    """The feature columns of ``frame``, in the order of training.
-
-    Other columns, the target among them, are left out. A column typed
-    numeric in training must still hold numbers.
+def model_inputs(model, frame, path="the data"):
+    """The feature columns of ``frame`` for a model that :func:`load_model` read.
 
     Parameters
     ----------
+    model : dict
+        As :func:`load_model` returns it.
     frame : pandas.DataFrame
-    features : dict
-        Column name to kind, as :func:`column_kinds` returns and a model
-        file's header keeps.
     path : str or path-like, default="the data"
         The file's name, for error messages.
 
     Returns
     -------
     X : pandas.DataFrame
+        The feature columns, in the order of training.
 
     Raises
     ------
     ValueError
-        When a feature column is missing, or a numeric one holds strings.
+        When a feature column is missing (:func:`feature_frame`) or holds a
+        value that is not a number or a date where the training data had
+        them (:func:`check_values`).
 
     Examples
     --------
+    >>> import os, tempfile
     >>> import pandas as pd
-    >>> from selmix_sk._tabular import feature_frame
-    >>> features = {"x": "numeric", "city": "categorical"}
-    >>> frame = pd.DataFrame({"id": [7], "city": ["Oslo"], "x": [1.5]})
-    >>> list(feature_frame(frame, features).columns)
-    ['x', 'city']
-    >>> feature_frame(frame.drop(columns="x"), features)
-    Traceback (most recent call last):
-    ...
-    ValueError: the data lacks the feature column(s) 'x' of the training data.
+    >>> from sklearn.dummy import DummyClassifier
+    >>> from sklearn.pipeline import Pipeline
+    >>> from selmix_sk._tabular import load_model, make_columns, model_inputs, save_model
+    >>> X = pd.DataFrame({"x": [1.0, 2.0, 3.0]})
+    >>> pipeline = Pipeline([("columns", make_columns()), ("classifier", DummyClassifier())])
+    >>> pipeline.fit(X, ["a", "b", "b"])
+    Pipeline(...)
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.joblib")
+    >>> save_model(path, pipeline, target="label", objective="min_recall", constraints=None)
+    >>> model_inputs(load_model(path), pd.DataFrame({"label": ["a"], "x": ["7"]})).shape
+    (1, 1)
     """
-    missing = [name for name in features if name not in frame.columns]
-    if missing:
-        named = ", ".join(map(repr, missing[:5]))
-        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
-        raise ValueError(f"{path} lacks the feature column(s) {named}{more} of the training "
-                         "data.")
-    X = frame[list(features)]
-    for name, kind in features.items():
-        if kind == "numeric" and not (pd.api.types.is_numeric_dtype(X[name])
-                                      and not pd.api.types.is_bool_dtype(X[name])):
-            raise ValueError(f"column {name!r} of {path} has type {X[name].dtype}, but numbers "
-                             "in the training data.")
+    X = feature_frame(frame, model["features"], path)
+    # Version 1 typed the columns with pandas; its transformer refuses strings in numbers.
+    if model.get("format_version", 1) >= 2:
+        check_values(model["pipeline"].named_steps["columns"], X, path)
     return X
-
-
-
-def fit_pipeline(classifier, X, y, kinds, X_val=None, y_val=None):
-    """Fit the transformer of the columns of ``X``, then the classifier.
-
-    The validation set, when given, goes through the transformer fitted on
-    ``X`` and on to ``classifier.fit`` as ``X_val, y_val``, which a
-    :class:`~sklearn.pipeline.Pipeline` cannot route in a single ``fit``.
-
-    Parameters
-    ----------
-    classifier : SelMixClassifier
-        Unfitted; fitted in place.
-    X : pandas.DataFrame
-        The feature columns.
-    y : array-like of shape (n_samples,)
-    kinds : dict
-        Column name to kind, as :func:`column_kinds` returns.
-    X_val : pandas.DataFrame, default=None
-        The same columns as ``X``.
-    y_val : array-like, default=None
-
-    Returns
-    -------
-    pipeline : sklearn.pipeline.Pipeline
-        Steps ``"columns"`` (the fitted ColumnTransformer) and
-        ``"classifier"``.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from sklearn.datasets import load_iris
-    >>> from selmix_sk import SelMixClassifier
-    >>> from selmix_sk._tabular import column_kinds, fit_pipeline
-    >>> X, y = load_iris(return_X_y=True, as_frame=True)
-    >>> X["colour"] = ["red", "blue"] * 75
-    >>> clf = SelMixClassifier(finetune_steps=20, pretrain_epochs=10, random_state=0)
-    >>> pipeline = fit_pipeline(clf, X, y, column_kinds(X))
-    >>> pipeline.predict(X.head(2)).shape
-    (2,)
-    """
-    columns = make_column_transformer(kinds)
-    features = columns.fit_transform(X)
-    validation = {} if X_val is None else {"X_val": columns.transform(X_val), "y_val": y_val}
-    classifier.fit(features, y, **validation)
-    return Pipeline([("columns", columns), ("classifier", classifier)])

@@ -9,11 +9,12 @@ import pandas as pd
 import pytest
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_wine
+from sklearn.dummy import DummyClassifier
 from sklearn.metrics import precision_score, recall_score
+from sklearn.pipeline import Pipeline
 
 from selmix_sk import SelMixClassifier
 from selmix_sk._cli import main
-from selmix_sk._tabular import TEXT_FEATURES
 from selmix_sk.benchmark import limit_threads
 from selmix_sk.metrics import coverage_score, min_recall_score
 
@@ -99,8 +100,12 @@ def test_bad_arguments_exit_2(args, capsys):
 
 
 
-# Data files: wine with a categorical and a free-text column, labels as strings.
+# Data files: wine with a categorical, a free-text and a date column, labels as strings.
 TARGET = "cultivar"
+# 13 numbers and whether alcohol is missing, 3 regions and a missing one, 30 numbers of
+# skrub's StringEncoder for the notes, and the year, month, day, weekday and seconds since
+# 1970 of the bottling date.
+N_FEATURES = 13 + 1 + 4 + 30 + 5
 FIT_TINY = ["--param", "pretrain_epochs=5", "--param", "finetune_steps=20", "--quiet"]
 
 
@@ -119,6 +124,9 @@ def _wine_table():
         + f" lot {i}" for i, c in enumerate(y)
     ]
     table.loc[::5, "alcohol"] = np.nan
+    table["bottled"] = (pd.Timestamp("2015-01-01")
+                        + pd.to_timedelta(rng.randint(0, 2000, len(table)), unit="D")
+                        ).strftime("%Y-%m-%d")
     table[TARGET] = np.array(["barolo", "grignolino", "barbera"])[y]
     return table
 
@@ -159,15 +167,15 @@ def test_fit_saves_the_pipeline_with_its_header(model):
     features = saved["features"]
     assert list(features)[:2] == ["alcohol", "malic_acid"] and TARGET not in features
     assert features["alcohol"] == "numeric"
-    assert features["region"] == "categorical"
-    assert features["notes"] == "text"
+    assert features["region"] == "low_cardinality"
+    assert features["notes"] == "high_cardinality"
+    assert features["bottled"] == "datetime"
     columns, classifier = saved["pipeline"].named_steps.values()
-    assert isinstance(columns, ColumnTransformer) and isinstance(classifier, SelMixClassifier)
+    assert type(columns[0]).__name__ == "TableVectorizer"
+    assert isinstance(classifier, SelMixClassifier)
     assert classifier.pretrain_epochs == 5 and classifier.finetune_steps == 20
     assert classifier.random_state == 0 and classifier.verbose == 0
-    # 13 numbers, 3 regions and a missing one, and the TF-IDF terms of the notes: more
-    # than TEXT_FEATURES words and lot numbers, so as many as it allows.
-    assert classifier.n_features_in_ == 13 + 4 + TEXT_FEATURES
+    assert classifier.n_features_in_ == N_FEATURES
 
 
 def test_fit_parquet_with_validation_file_constraint_and_params(files, capsys):
@@ -180,8 +188,9 @@ def test_fit_parquet_with_validation_file_constraint_and_params(files, capsys):
                    "--param", "finetune_steps=20", "--output", str(path)])
     assert status == 0
     captured = capsys.readouterr()
-    assert (f"Read 100 rows of {files['train_parquet']}: 3 classes, 15 columns (13 numeric, "
-            f"1 categorical, 1 text) -> {13 + 4 + TEXT_FEATURES} features.") in captured.out
+    assert (f"Read 100 rows of {files['train_parquet']}: 3 classes, 16 columns (13 numeric, "
+            f"1 datetime, 1 low_cardinality, 1 high_cardinality) -> {N_FEATURES} features."
+            ) in captured.out
     assert "Validation hmean:" in captured.out
     assert "SelMix" in captured.err  # the progress bar, without --quiet
     saved = joblib.load(path)
@@ -365,7 +374,8 @@ BAD_INPUT = {
         lambda f, m: ["fit", str(f["train"]), "--target", TARGET, "--validation",
                       _write(f["folder"], "pale.csv", pd.read_csv(f["valid"]).assign(hue="pale")),
                       "--output", "x.joblib"],
-        "column 'hue' of"),
+        ("column 'hue' of", "has values that are not numbers ('pale'), but numbers in the "
+                            "training data")),
     "model file of another program": (
         lambda f, m: ["predict", _write(f["folder"], "other.joblib", {"weights": [1, 2]}),
                       str(f["test"]), "--output", "x.csv"],
@@ -386,6 +396,10 @@ BAD_INPUT = {
         lambda f, m: ["predict", str(m), _write(f["folder"], "strings.csv", pd.read_csv(
                           f["test_csv"]).assign(hue="pale")), "--output", "x.csv"],
         "column 'hue' of"),
+    "a value that is not a date in a date column": (
+        lambda f, m: ["evaluate", str(m), _write(f["folder"], "when.csv", pd.read_csv(
+                          f["test_csv"]).assign(bottled="last spring"))],
+        "column 'bottled' of"),
     "evaluate without the target": (
         lambda f, m: ["evaluate", str(m), _write(f["folder"], "nolabel.csv", pd.read_csv(
                           f["test_csv"]).drop(columns=TARGET))],
@@ -433,3 +447,31 @@ def test_parquet_without_pyarrow_exits_1_naming_the_extra(files, monkeypatch, ca
                  "x.joblib"]) == 1
     assert capsys.readouterr().err == (
         'selmix-sk: reading parquet files needs pyarrow: pip install "selmix-sk[parquet]"\n')
+
+
+@pytest.mark.parametrize("command", ["fit", "predict"])
+def test_without_skrub_exits_1_naming_the_extra(command, model, files, monkeypatch, capsys,
+                                                tmp_path):
+    for name in [name for name in sys.modules if name.partition(".")[0] == "skrub"]:
+        monkeypatch.setitem(sys.modules, name, None)  # importing skrub now fails
+    args = {"fit": ["fit", str(files["train"]), "--target", TARGET],
+            "predict": ["predict", str(model), str(files["test_csv"])]}[command]
+    assert main([*args, "--output", str(tmp_path / "out")]) == 1
+    assert capsys.readouterr().err == ('selmix-sk: typing the columns of a table needs skrub: '
+                                       'pip install "selmix-sk[tabular]"\n')
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_model_file_of_format_1_still_predicts(files, tmp_path):
+    # Format 1 typed the columns with pandas, in a ColumnTransformer of its own.
+    columns = ColumnTransformer([("numeric", "passthrough", ["hue"])])
+    pipeline = Pipeline([("columns", columns), ("classifier", DummyClassifier())])
+    pipeline.fit(pd.read_csv(files["train"]), pd.read_csv(files["train"])[TARGET])
+    path = _write(tmp_path, "old.joblib", {
+        "format": "selmix-sk model", "format_version": 1, "selmix_sk_version": "0.2.0",
+        "target": TARGET, "features": {"hue": "numeric"},
+        "classes": pipeline.classes_.tolist(), "objective": "min_recall",
+        "constraints": None, "pipeline": pipeline})
+    out = tmp_path / "old.csv"
+    assert main(["predict", path, str(files["test_csv"]), "--output", str(out)]) == 0
+    assert pd.read_csv(out)[TARGET].unique().tolist() == ["grignolino"]  # the most frequent
