@@ -1,12 +1,14 @@
-"""Tables: how skrub types each kind of column for the command line."""
+"""Tables: how skrub types each kind of column for the command line, and skrub's
+tabular_pipeline in front of SelMixClassifier."""
 
 import numpy as np
 import pandas as pd
 import pytest
+import skrub
 
+from selmix_sk import SelMixClassifier
 from selmix_sk._tabular import check_values, column_kinds, make_columns, read_table
-
-pytest.importorskip("skrub")
+from selmix_sk.benchmark import limit_threads
 
 N = 400
 WORDS = np.array("the patient reports mild pain after surgery and fever at night".split())
@@ -95,3 +97,21 @@ def test_check_values_names_a_column_of_dates_with_other_values(typed):
                                          r"dates \('soon'\), but dates in the training data"):
         check_values(columns, X.assign(day=X["day"].where(X.index != 3, "soon")), "new.csv")
 
+
+def test_tabular_pipeline_puts_selmix_after_skrubs_steps():
+    X = _table().drop(columns=["customer", "notes", "country"])
+    # A label that only the parsed date and number give away.
+    y = np.where(pd.to_datetime(X["day"]).dt.month <= 3, "winter",
+                 np.where(pd.to_numeric(X["amount"], errors="coerce") > 80, "big", "other"))
+    model = skrub.tabular_pipeline(
+        SelMixClassifier(pretrain_epochs=30, finetune_steps=20, cv=0.25, random_state=0))
+    assert [name for name, _ in model.steps] == [
+        "tablevectorizer", "simpleimputer", "squashingscaler", "selmixclassifier"]
+    with limit_threads(1):
+        model.fit(X, y)
+    assert model.classes_.tolist() == ["big", "other", "winter"]
+    assert model.named_steps["tablevectorizer"].column_to_kind_ == {
+        "amount": "numeric", "member": "numeric", "day": "datetime", "seen_at": "datetime"}
+    proba = model.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+    assert model.score(X, y) >= 0.9
