@@ -12,7 +12,7 @@ from sklearn.metrics import confusion_matrix
 from . import __version__
 from ._classifier import SelMixClassifier
 from ._demo import run_demo
-from ._report import class_report, describe_columns, plot_confusion_matrix
+from ._report import class_report, describe_columns, kept_summary, plot_confusion_matrix
 from ._tabular import (
     column_kinds,
     feature_frame,
@@ -227,7 +227,7 @@ def _add_data_commands(commands):
         description="Print, for a fitted model on labelled data, every class's support, "
                     "precision, recall and coverage (its share of the predictions over its "
                     "share of the data), then the objective and whether each constraint "
-                    "holds.",
+                    "holds; --output also writes that table to a CSV file.",
     )
     evaluate.add_argument("model", type=Path, metavar="MODEL",
                           help="a model file written by selmix-sk fit")
@@ -237,6 +237,8 @@ def _add_data_commands(commands):
     evaluate.add_argument("--objective", metavar="NAME",
                           help="the objective to report (default: the one the model was "
                                "fitted for)")
+    evaluate.add_argument("--output", type=Path, metavar="CSV",
+                          help="also write the per-class table to this CSV file")
     evaluate.add_argument("--plot", type=Path, metavar="PNG",
                           help="also write the confusion matrix, rows normalised, to this PNG "
                                "file")
@@ -291,9 +293,7 @@ def _run_fit(args):
     print(f"Read {len(X)} rows of {args.train}: {len(classifier.classes_)} classes, "
           f"{describe_columns(column_kinds(columns))} -> {classifier.n_features_in_} "
           "features.")
-    if len(classifier.history_):
-        print(f"Validation {args.objective}: {classifier.history_['objective'].iloc[-1]:.4f} "
-              "at the last gain refresh.")
+    print(kept_summary(classifier, args.validation))
     print(f"Wrote {args.output}")
     return 0
 
@@ -338,6 +338,10 @@ def _run_evaluate(args):
     for name, threshold in (model["constraints"] or {}).items():
         verdict = "met" if worst[name] >= threshold else "NOT met"
         print(f"constraint {name} >= {threshold:g}: worst class {worst[name]:.4f}, {verdict}")
+    if args.output is not None:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        report.to_csv(args.output, index=False)
+        print(f"Wrote {args.output}")
     if args.plot is not None:
         plot_confusion_matrix(args.plot, y, y_pred, classes,
                               title=f"{spec} {value:.3f} on {args.data.name}")

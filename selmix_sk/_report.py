@@ -1,10 +1,12 @@
 """What the data commands print and draw: the columns, per-class metrics, the confusion matrix.
 
 ``selmix-sk fit`` says how the table's columns were typed
-(:func:`describe_columns`); ``selmix-sk evaluate`` prints
+(:func:`describe_columns`) and which model the fit kept on what held-out
+evidence (:func:`kept_summary`); ``selmix-sk evaluate`` prints
 :func:`class_report` and draws :func:`plot_confusion_matrix`.
 """
 
+import numbers
 from collections import Counter
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from .metrics import coverage_score
 
-__all__ = ["class_report", "describe_columns", "plot_confusion_matrix"]
+__all__ = ["class_report", "describe_columns", "kept_summary", "plot_confusion_matrix"]
 
 # The kinds of a model file's ``features``, in the order the summary names them.
 _KINDS = ("numeric", "datetime", "low_cardinality", "high_cardinality", "dropped")
@@ -48,6 +50,65 @@ def describe_columns(kinds):
         more = f" and {len(dropped) - 5} more" if len(dropped) > 5 else ""
         parts[-1] += f": {', '.join(map(repr, dropped[:5]))}{more}"
     return f"{len(kinds)} columns ({', '.join(parts)})"
+
+
+def kept_summary(classifier, validation=None):
+    """Which weights a fit kept, and the held-out evidence for them, in two sentences.
+
+    Reads the fitted ``kept_refresh_``, ``held_out_score_``,
+    ``held_out_counts_`` and ``history_`` of a
+    :class:`~selmix_sk.SelMixClassifier`: the refresh whose weights were
+    kept (0 when fine-tuning changed nothing), the objective there on the
+    held-out data, and how many held-out samples of each class that rests on.
+
+    Parameters
+    ----------
+    classifier : SelMixClassifier
+        Fitted by ``fit``.
+    validation : str or path-like, default=None
+        The name of the validation set that ``fit`` was given; None when
+        the held-out data came from ``cv``.
+
+    Returns
+    -------
+    text : str
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from selmix_sk import SelMixClassifier
+    >>> from selmix_sk._report import kept_summary
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = SelMixClassifier(finetune_steps=200, pretrain_epochs=5, cv=0.3, random_state=0)
+    >>> print(kept_summary(clf.fit(X, y)))
+    Kept: fine-tuned weights (refresh 8 of 10, step 160). Held-out min_recall 0.800 on 45
+    held-out samples, 15 in the smallest class (0).
+    """
+    keep = classifier.kept_refresh_
+    if keep is None:
+        return "Kept: the pre-trained network, not fine-tuned; nothing was held out to score it."
+    refreshes = len(classifier.history_) - 1  # the first row is the start
+    if keep:
+        step = classifier.history_["step"].iloc[keep]
+        kept = f"Kept: fine-tuned weights (refresh {keep} of {refreshes}, step {step})."
+    elif refreshes:
+        kept = (f"Kept: the pre-trained network; fine-tuning ({refreshes} "
+                f"refresh{'es' if refreshes > 1 else ''}) did not beat it by enough on the "
+                "held-out data.")
+    else:
+        kept = "Kept: the pre-trained network (no fine-tuning steps)."
+    counts = classifier.held_out_counts_
+    cv = classifier.cv
+    if validation is not None:
+        samples = f"the {counts.sum():,} samples of {validation}"
+    elif isinstance(cv, numbers.Real) and not isinstance(cv, numbers.Integral):
+        samples = f"{counts.sum():,} held-out samples"  # a float: one split
+    else:
+        samples = f"{counts.sum():,} out-of-fold samples"
+    smallest = int(np.argmin(counts))
+    objective = classifier.objective if isinstance(classifier.objective, str) else "objective"
+    return (f"{kept} Held-out {objective} {classifier.held_out_score_:.3f} on {samples}, "
+            f"{counts[smallest]:,} in the smallest class ({classifier.classes_[smallest]}).")
 
 
 def class_report(y_true, y_pred, classes):

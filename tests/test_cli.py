@@ -191,7 +191,6 @@ def test_fit_parquet_with_validation_file_constraint_and_params(files, capsys):
     assert (f"Read 100 rows of {files['train_parquet']}: 3 classes, 16 columns (13 numeric, "
             f"1 datetime, 1 low_cardinality, 1 high_cardinality) -> {N_FEATURES} features."
             ) in captured.out
-    assert "Validation hmean:" in captured.out
     assert "SelMix" in captured.err  # the progress bar, without --quiet
     saved = joblib.load(path)
     assert saved["objective"] == "hmean" and saved["constraints"] == {"min_coverage": 0.5}
@@ -207,7 +206,17 @@ def test_fit_parquet_with_validation_file_constraint_and_params(files, capsys):
     for label in saved["classes"]:
         hits = history[f"recall_{label}"] * counts[label]
         np.testing.assert_allclose(hits, hits.round(), atol=1e-9)
-    assert f"Validation hmean: {history['objective'].iloc[-1]:.4f}" in captured.out
+    # The summary: the kept refresh, and its objective on the 40 rows of the validation
+    # file, 11 of them of its smallest class.
+    kept = int(np.flatnonzero(history["selected"])[0])
+    assert counts.sum() == 40 and counts.min() == 11
+    assert counts.idxmin() == "barbera"
+    assert (f"Held-out hmean {history['objective'].iloc[kept]:.3f} on the 40 samples of "
+            f"{files['valid']}, 11 in the smallest class (barbera).") in captured.out
+    kept_line = ("Kept: the pre-trained network; fine-tuning (4 refreshes) did not beat it"
+                 if kept == 0 else f"Kept: fine-tuned weights (refresh {kept} of 4, step "
+                                   f"{history['step'].iloc[kept]}).")
+    assert kept_line in captured.out
 
 
 def test_predict_writes_one_class_per_row(model, files, capsys):
@@ -249,10 +258,11 @@ def test_predict_ignores_the_target_and_extra_columns(model, files):
     assert pd.read_csv(with_target).equals(pd.read_csv(without))
 
 
-def test_evaluate_prints_per_class_metrics_and_plots(model, files, capsys):
+def test_evaluate_prints_per_class_metrics_writes_them_and_plots(model, files, capsys):
     png = files["folder"] / "plots" / "confusion.png"
+    table = files["folder"] / "tables" / "per_class.csv"
     assert main(["evaluate", str(model), str(files["test"]), "--target", TARGET,
-                 "--plot", str(png)]) == 0
+                 "--plot", str(png), "--output", str(table)]) == 0
     lines = capsys.readouterr().out.splitlines()
     test = pd.read_parquet(files["test"])
     y_pred = joblib.load(model)["pipeline"].predict(test.drop(columns=TARGET))
@@ -273,6 +283,15 @@ def test_evaluate_prints_per_class_metrics_and_plots(model, files, capsys):
     assert float(objective.split()[-1]) == pytest.approx(min_recall_score(y_true, y_pred),
                                                          abs=5e-5)
     assert png.read_bytes().startswith(b"\x89PNG")
+    # The CSV file holds the printed table, unrounded.
+    written = pd.read_csv(table)
+    assert written.columns.tolist() == ["class", "support", "precision", "recall", "coverage"]
+    assert written["class"].tolist() == classes
+    assert written["support"].tolist() == [int(row[1]) for row in rows]
+    np.testing.assert_allclose(
+        written["recall"],
+        recall_score(y_true, y_pred, labels=classes, average=None, zero_division=0))
+    assert f"Wrote {table}" in lines
 
 
 def test_evaluate_reports_constraints_and_another_objective(files, capsys):
