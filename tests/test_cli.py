@@ -178,6 +178,28 @@ def test_fit_saves_the_pipeline_with_its_header(model):
     assert classifier.n_features_in_ == N_FEATURES
 
 
+def test_fit_reads_dates_in_strings_as_a_handful_of_features(tmp_path, capsys):
+    # The table of issue 25: pandas typing one-hot encoded its 204 dates into 30 columns.
+    rng = np.random.RandomState(0)
+    day = pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.randint(0, 365, 300), unit="D")
+    table = pd.DataFrame({"date": day.strftime("%Y-%m-%d"),
+                          "colour": rng.choice(["red", "green", "blue"], 300),
+                          "size": rng.normal(10, 3, 300).round(2)})
+    table["label"] = np.where(table["size"] > 12, "big",
+                              np.where(day.month < 4, "early", "other"))
+    data, path = tmp_path / "dates.csv", tmp_path / "dates.joblib"
+    table.to_csv(data, index=False)
+    assert main(["fit", str(data), "--target", "label", "--output", str(path), *FIT_TINY]) == 0
+    assert (f"Read 300 rows of {data}: 3 classes, 3 columns (1 numeric, 1 datetime, "
+            "1 low_cardinality) -> 9 features.") in capsys.readouterr().out
+    saved = joblib.load(path)
+    assert saved["features"] == {"date": "datetime", "colour": "low_cardinality",
+                                 "size": "numeric"}
+    assert saved["pipeline"].named_steps["columns"].get_feature_names_out().tolist() == [
+        "date_year", "date_month", "date_day", "date_total_seconds", "date_weekday",
+        "colour_blue", "colour_green", "colour_red", "size"]
+
+
 def test_fit_parquet_with_validation_file_constraint_and_params(files, capsys):
     path = files["folder"] / "constrained.joblib"
     status = main(["fit", str(files["train_parquet"]), "--target", TARGET,
