@@ -218,11 +218,15 @@ def check_validation_labels(y_val, classes, unlabeled_label):
     if unlabelled_mask(y_val, unlabeled_label).any():
         raise ValueError("y_val has unlabelled samples; the validation set must be labelled.")
     y_val_enc = encode_labels(y_val, classes, unlabeled_label, "y_val")
-    missing = np.setdiff1d(np.arange(len(classes)), y_val_enc)
+    missing = classes[np.setdiff1d(np.arange(len(classes)), y_val_enc)]
     if missing.size:
+        hint = ""
+        if unlabeled_label is None and np.isin(-1, missing.astype(object)):
+            hint = (" Here -1 is a class of y like any other; if it marks unlabelled "
+                    "samples, pass unlabeled_label=-1.")
         raise ValueError(
-            f"y_val has no sample of the classes {classes[missing]!r}; SelMix needs "
-            "every class in the validation set."
+            f"y_val has no sample of the classes {missing.tolist()!r}; SelMix needs every "
+            f"class of y in the validation set.{hint}"
         )
     return y_val_enc
 

@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from sklearn.metrics import confusion_matrix
 
 from . import __version__
 from ._classifier import SelMixClassifier
+from ._confusion import normalised_confusion
 from ._demo import run_demo
 from ._report import class_report, describe_columns, kept_summary, plot_confusion_matrix
 from ._tabular import (
@@ -329,7 +329,7 @@ def _run_evaluate(args):
     print(f"Model {args.model} on {len(y)} rows of {args.data}:")
     print(report.to_string(index=False, float_format="{:.3f}".format, na_rep="-"))
     spec = args.objective or model["objective"]
-    C = confusion_matrix(y, y_pred, labels=classes) / len(y)
+    C = normalised_confusion(y, y_pred, labels=classes)
     value = make_objective(spec).reset(C.sum(axis=1)).value(C)
     print(f"objective {spec}: {value:.4f}")
     present = report["support"] > 0

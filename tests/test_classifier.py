@@ -191,6 +191,16 @@ def test_explicit_validation_set(blobs):
         SelMixClassifier(**FAST).fit(X, y, X_val=X[:, :3], y_val=y)
 
 
+def test_minus_one_missing_from_y_val_points_at_unlabeled_label(blobs):
+    X, y = blobs
+    y = np.where(np.arange(len(y)) % 4 == 0, -1, y)
+    with pytest.raises(ValueError, match=r"classes \[-1\].*pass unlabeled_label=-1"):
+        SelMixClassifier(**FAST).fit(X, y, X_val=X[y >= 0], y_val=y[y >= 0])
+    with pytest.raises(ValueError, match=r"classes \[2\]; SelMix needs every class of y") as error:
+        SelMixClassifier(**FAST).fit(X, y, X_val=X[y != 2], y_val=y[y != 2])
+    assert "unlabeled_label" not in str(error.value)
+
+
 @pytest.mark.parametrize("confusion", ["soft", "hard"])
 def test_the_multipliers_follow_the_chosen_confusion_matrix(blobs, confusion):
     X, y = blobs

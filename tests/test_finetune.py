@@ -7,10 +7,10 @@ from skorch.callbacks import Callback
 from torch import nn
 
 from selmix_sk import MLP
-from selmix_sk._finetune import SelMixNet
-from selmix_sk._samplers import PairSampler
 from selmix_sk._choice import RefreshChoice, select_refresh
+from selmix_sk._finetune import SelMixNet
 from selmix_sk._record import pooled_confusions
+from selmix_sk._samplers import PairSampler
 from selmix_sk.callbacks import GainRefresh
 from selmix_sk.mixup import FeatureMixer
 from selmix_sk.objectives import make_objective

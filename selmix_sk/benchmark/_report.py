@@ -2,7 +2,7 @@
 
 import os
 import platform
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -389,7 +389,7 @@ def _header(command, elapsed):
         f"{sklearn.__version__}, skorch {skorch.__version__}, NumPy {np.__version__}, "
         f"pandas {pd.__version__}, Python {platform.python_version()}",
         f"- CPUs: {os.cpu_count()} (usable: {affinity}); {platform.platform()}",
-        f"- date: {datetime.now(timezone.utc).isoformat(timespec='seconds')}",
+        f"- date: {datetime.now(UTC).isoformat(timespec='seconds')}",
     ]
     if elapsed is not None:
         lines.append(f"- wall time: {elapsed:,.0f} s")
