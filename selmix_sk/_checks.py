@@ -145,6 +145,8 @@ def check_params(estimator):
         check_number("start_weight", e.start_weight, 0, 1, high_open=True)
     check_number("memory_size", e.memory_size, 0, integer=True)
     check_number("verbose", e.verbose, 0, integer=True)
+    if not (e.n_threads is None or (isinstance(e.n_threads, str) and e.n_threads == "auto")):
+        check_number("n_threads", e.n_threads, 1, integer=True)
     return resolve_device(e.device)
 
 

@@ -36,14 +36,14 @@ from ._confusion import normalised_confusion
 from ._ensemble import blend_or_refit, held_out_log_proba, predict_log_proba
 from ._members import (
     TrainingSettings,
-    build_net,
     held_out_counts,
     train_network,
     train_networks,
 )
 from ._memory import ClassReservoir
 from ._offsets import tune_logit_offsets
-from ._persist import read_params, write_params
+from ._persist import read_params, saved_networks, write_params
+from ._threads import estimator_threads
 from ._validation import held_out_parts
 from .objectives import make_objective
 
@@ -230,6 +230,12 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         same integer gives the same ``predict_proba`` on CPU.
     verbose : int, default=0
         1 shows progress bars; 2 also skorch's epoch log of pre-training.
+    n_threads : "auto", int or None, default="auto"
+        Threads of torch and the BLAS libraries while fitting and predicting
+        on the CPU, the caller's restored after. "auto": one for a network of
+        vector inputs and at most a million parameters (the default MLP),
+        which more threads slow six-fold when another process is busy;
+        torch's own for images and larger networks. None leaves them be.
 
     Attributes
     ----------
@@ -338,6 +344,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         device="auto",
         random_state=None,
         verbose=0,
+        n_threads="auto",
     ):
         self.net = net
         self.objective = objective
@@ -368,6 +375,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.n_threads = n_threads
 
     def fit(self, X, y=None, X_val=None, y_val=None):
         """Pre-train (if needed) and fine-tune the network with SelMix.
@@ -565,8 +573,10 @@ torch.Tensor or torch.utils.data.Dataset
         """Log of the networks' probabilities averaged by ``net_weights_``, plus ``offsets_``."""
         check_is_fitted(self)
         X, _ = check_inputs(self, X, reset=False)
-        return (predict_log_proba(self.nets_, self.net_weights_, X)
-                + torch.from_numpy(self.offsets_))
+        with estimator_threads(self.n_threads, self.device_, self.nets_[0].module_,
+                               self._input_shape):
+            log_proba = predict_log_proba(self.nets_, self.net_weights_, X)
+        return log_proba + torch.from_numpy(self.offsets_)
 
     def predict_proba(self, X):
         """Class probabilities: the softmax of the network's logits (plus ``offsets_``).
@@ -661,18 +671,7 @@ torch.Tensor or torch.utils.data.Dataset
         """
         device = check_params(self)
         params = read_params(path)
-        settings = TrainingSettings.of(self, params["classes"], device)
-        nets = []
-        for weights in params["modules"]:
-            net, _ = build_net(settings, np.zeros((2, *params["input_shape"]), dtype=np.float32))
-            try:
-                net.module_.load_state_dict(weights)
-            except RuntimeError as exc:
-                raise ValueError(
-                    f"The saved weights do not fit this estimator's network: {exc}"
-                ) from exc
-            net.module_.to(device).eval()
-            nets.append(net)
+        nets = saved_networks(params, TrainingSettings.of(self, params["classes"], device))
         objective = make_objective(self.objective, self.constraints).reset(
             class_prior(params["class_counts"]))
         self._set_fitted(device, params["classes"], nets, params["net_weights"],

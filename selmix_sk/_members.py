@@ -26,6 +26,7 @@ from ._finetune import SelMixNet
 from ._modules import MLP, LogitAdjustedLoss, SmallCNN, channel_statistics
 from ._pretrain import PretrainNet, pretrain
 from ._samplers import make_pair_sampler
+from ._threads import estimator_threads
 from .callbacks import GainRefresh, ProgressBar
 from .mixup import FeatureMixer, HeadOnly, head_features
 from .objectives import make_objective
@@ -70,6 +71,7 @@ class TrainingSettings:
     confusion: str
     device: str
     verbose: int
+    n_threads: object
 
     @classmethod
     def of(cls, estimator, classes, device):
@@ -168,15 +170,20 @@ def train_network(settings, X, y, X_held_out, y_held_out, *, seed, prior, net=No
     cuda = torch.device(settings.device).type == "cuda"
     with torch.random.fork_rng(devices=[torch.device(settings.device)] if cuda else []):
         torch.manual_seed(seed)
-        if net is None:
+        first_two, built = next(input_batches(X, 2)), net is None
+        if built:
             net, fitted = build_net(settings, X)
-            # Before any training: a network that cannot serve SelMix fails in seconds.
-            _check_module(net, next(input_batches(X, 2)), settings)
             if fitted and epochs is None:
                 epochs = 0
-        finished = epochs == 0 or _pretrain(net, X, y, epochs, prior, settings.augment)
-        steps = settings.finetune_steps if finished else 0
-        network = _finetune(settings, net, X, y, X_held_out, y_held_out, seed, steps, prior, rule)
+        with estimator_threads(settings.n_threads, settings.device, net.module_,
+                               first_two.shape[1:]):
+            if built:
+                # Before any training: a network that cannot serve SelMix fails in seconds.
+                _check_module(net, first_two, settings)
+            finished = epochs == 0 or _pretrain(net, X, y, epochs, prior, settings.augment)
+            steps = settings.finetune_steps if finished else 0
+            network = _finetune(settings, net, X, y, X_held_out, y_held_out, seed, steps, prior,
+                                rule)
         network.interrupted |= not finished
         return network
 

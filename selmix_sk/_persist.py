@@ -11,9 +11,10 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ._members import build_net
 from ._memory import ClassReservoir
 
-__all__ = ["FORMAT", "read_params", "write_params"]
+__all__ = ["FORMAT", "read_params", "saved_networks", "write_params"]
 
 FORMAT = "selmix_sk.params/3"
 _READABLE = ("selmix_sk.params/1", "selmix_sk.params/2", FORMAT)
@@ -105,3 +106,19 @@ def read_params(path):
         "modules": modules,
         "net_weights": net_weights,
     }
+
+
+def saved_networks(params, settings):
+    """The estimator's networks, built by ``settings`` and given the weights of ``params``."""
+    nets = []
+    for weights in params["modules"]:
+        net, _ = build_net(settings, np.zeros((2, *params["input_shape"]), dtype=np.float32))
+        try:
+            net.module_.load_state_dict(weights)
+        except RuntimeError as exc:
+            raise ValueError(
+                f"The saved weights do not fit this estimator's network: {exc}"
+            ) from exc
+        net.module_.to(settings.device).eval()
+        nets.append(net)
+    return nets

@@ -253,6 +253,8 @@ def test_tiny_classes_fit(blobs):
         ({"tune_offsets": "yes"}, ValueError, "tune_offsets"),
         ({"device": "tpu"}, ValueError, "device"),
         ({"net": "resnet"}, TypeError, "skorch NeuralNet"),
+        ({"n_threads": 0}, ValueError, "n_threads"),
+        ({"n_threads": "all"}, TypeError, "n_threads"),
     ],
 )
 def test_bad_parameters_are_named(blobs, params, error, match):
@@ -292,6 +294,40 @@ class _ScaledOutput(nn.Module):
 
     def forward(self, X):
         return torch.tanh(self.head(X))
+
+
+class _RecordThreads(Callback):
+    """Records torch's threads at the end of every pre-training epoch, in a class attribute.
+
+    The estimator clones its net, callbacks included: the record outlives the copies.
+    """
+
+    seen = []
+
+    def on_epoch_end(self, net, **kwargs):
+        _RecordThreads.seen.append(torch.get_num_threads())
+
+
+@pytest.mark.parametrize("n_threads, expected", [("auto", 1), (2, 2), (None, 3)])
+def test_threads_follow_n_threads_and_the_callers_come_back(blobs, n_threads, expected):
+    X, y = blobs
+    callers = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        _RecordThreads.seen = []
+        net = NeuralNetClassifier(MLP, max_epochs=2, callbacks=[("threads", _RecordThreads())])
+        clf = SelMixClassifier(net, **FAST, n_threads=n_threads).fit(X, y)
+        assert _RecordThreads.seen and set(_RecordThreads.seen) == {expected}
+        assert torch.get_num_threads() == 3
+        clf.predict(X)
+        assert torch.get_num_threads() == 3
+        # A fit that fails inside the limit gives the caller's threads back too.
+        with pytest.raises(ValueError, match="final linear layer"):
+            SelMixClassifier(NeuralNetClassifier(_ScaledOutput, max_epochs=1), **FAST,
+                             n_threads=n_threads).fit(X, y)
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(callers)
 
 
 def test_module_must_end_in_its_linear_head(blobs):

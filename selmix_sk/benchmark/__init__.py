@@ -17,6 +17,7 @@ cross-fitting against the single split, ``_frozen`` a frozen backbone,
 ``_stream`` and ``_semi`` run the stream and the semi-supervised digits.
 """
 
+from .._threads import limit_threads
 from ._cost import COST_METHODS, COST_TARGET, run_cost
 from ._data import HELD_OUT_DATASETS, QUALITY_DATASETS, QUICK_DATASETS
 from ._frozen import FROZEN_TARGET, run_frozen_cost
@@ -26,7 +27,6 @@ from ._run import SUITES, run_benchmark
 from ._semi import SEMI_TARGETS, run_semi_supervised, semi_supervised_section
 from ._speed import GAIN_KS, literal_gain, run_speed
 from ._stream import STREAM_TARGETS, run_stream, stream_chunks, stream_section
-from ._threads import limit_threads
 
 __all__ = [
     "COST_METHODS",

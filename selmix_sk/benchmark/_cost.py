@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 
 from .._classifier import SelMixClassifier
+from .._threads import limit_threads
 from ._data import _ALL_DATASETS
-from ._threads import limit_threads
 
 # How fit(X, y) draws its held-out signal, timed: cross-fitting at 5 folds, two at
 # a time in their own processes, against the single split of a fifth of every class.

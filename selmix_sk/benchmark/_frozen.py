@@ -7,7 +7,7 @@ import torch
 from skorch import NeuralNetClassifier
 
 from .._classifier import SelMixClassifier
-from ._threads import limit_threads
+from .._threads import limit_threads
 
 __all__ = ["FROZEN_TARGET", "run_frozen_cost"]
 

@@ -14,9 +14,9 @@ from sklearn.preprocessing import StandardScaler
 
 from .._classifier import SelMixClassifier
 from .._optional import import_optional
+from .._threads import limit_threads
 from ..metrics import coverage_score, hmean_recall_score, mean_recall_score, min_recall_score
 from ._data import _ALL_DATASETS
-from ._threads import limit_threads
 
 OBJECTIVES = ("min_recall", "hmean", "mean_recall_min_coverage")
 

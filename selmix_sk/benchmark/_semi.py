@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 
 from .._classifier import SelMixClassifier
+from .._threads import limit_threads
 from ..datasets import load_long_tailed_digits
 from ..metrics import mean_recall_score, min_recall_score
-from ._threads import limit_threads
 
 SEMI_TARGETS = {"min_recall_gain": 0.03, "mean_recall_gain": 0.0}
 SEMI_PARAMS = {"pretrain_epochs": 100, "finetune_steps": 100}

@@ -19,11 +19,11 @@ from .._classifier import SelMixClassifier
 from .._finetune import SelMixNet
 from .._modules import MLP
 from .._samplers import PairSampler, make_pair_sampler
+from .._threads import limit_threads
 from ..datasets import load_long_tailed_digits
 from ..gain import compute_gain
 from ..mixup import FeatureMixer
 from ._frozen import _resnet18_on_random_images
-from ._threads import limit_threads
 
 GAIN_KS = (10, 30, 100, 1000)
 _GAIN_FEATURES = 128

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 
 from .._classifier import SelMixClassifier
+from .._threads import limit_threads
 from ..datasets import load_long_tailed_digits
 from ..metrics import mean_recall_score, min_recall_score
-from ._threads import limit_threads
 
 # The targets of the stream against one fit, and of the rare classes at its end.
 STREAM_TARGETS = {"rare_recall": 0.5, "min_recall_gap": 0.05, "mean_recall_gap": 0.02}
