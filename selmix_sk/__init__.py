@@ -8,6 +8,7 @@ on that objective is largest.
 
 from ._classifier import SelMixClassifier
 from ._modules import MLP, LogitAdjustedLoss, SmallCNN
+from ._plugin import TunedOffsetsClassifierCV
 
-__all__ = ["MLP", "LogitAdjustedLoss", "SelMixClassifier", "SmallCNN"]
+__all__ = ["MLP", "LogitAdjustedLoss", "SelMixClassifier", "SmallCNN", "TunedOffsetsClassifierCV"]
 __version__ = "0.2.0"

@@ -151,10 +151,11 @@ def check_params(estimator):
 
 
 def tunes_offsets(tune_offsets, objective, constraints):
-    """Whether offsets are tuned: ``tune_offsets``, with "auto" meaning under constraints.
+    """Whether the decision layer needs held-out data of its own, without fine-tuning.
 
-    A coverage constraint asks for a share of predictions per class, which
-    offsets set directly while mixups move it slowly.
+    With ``tune_offsets=True``; with "auto", under constraints: a coverage
+    constraint asks for a share of predictions per class, which offsets set
+    directly while mixups move it slowly.
     """
     if isinstance(tune_offsets, str):  # "auto"
         return isinstance(make_objective(objective, constraints), ConstrainedObjective)

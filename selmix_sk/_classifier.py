@@ -41,7 +41,7 @@ from ._members import (
     train_networks,
 )
 from ._memory import ClassReservoir
-from ._offsets import tune_logit_offsets
+from ._offsets import OffsetDecision, decide_offsets
 from ._persist import read_params, saved_networks, write_params
 from ._threads import estimator_threads
 from ._validation import held_out_parts
@@ -142,11 +142,13 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         Strength ``tau`` of :class:`~selmix_sk.LogitAdjustedLoss` in
         pre-training; 0 gives the plain cross-entropy.
     tune_offsets : {"auto", True, False}, default="auto"
-        After fine-tuning, add per-class offsets to the logits, tuned on the
-        validation set for the objective (the post-hoc plug-in rule).
-        ``"auto"`` tunes them when the objective has constraints: a
-        coverage constraint asks for a share of predictions per class,
-        which offsets set directly while mixups move it slowly.
+        The decision layer: per-class offsets added to the logits, tuned for
+        the objective on the held-out predictions of the model (out of fold
+        when cross-fitting; see :func:`~selmix_sk.TunedOffsetsClassifierCV`).
+        ``"auto"`` applies them where offsets tuned on some held-out samples
+        raise the objective on the others (``decision_layer_`` says what it
+        found), and holds data out for them under constraints even with
+        ``finetune_steps=0``. True applies them without that check.
     head : str, default=None
         Name of the final linear layer, such as ``"fc"``; None finds it
         (``fc``, ``classifier[-1]``, ``heads.head``, ``head``, else the last
@@ -268,13 +270,18 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         fine-tuning, which it then did not change. None when nothing was held
         out.
     held_out_score_ : float
-        The objective of the kept refresh on the held-out data (out of fold
-        when cross-fitting); nan when nothing was held out.
+        The objective of the model on the held-out data (out of fold when
+        cross-fitting, the offsets of the decision layer tuned on other
+        folds); nan when nothing was held out.
     held_out_counts_ : ndarray of shape (n_classes,)
         Held-out samples of every class behind ``history_``; zeros when
         nothing was held out.
     offsets_ : ndarray of shape (n_classes,)
-        Offsets added to the logits; zeros unless offsets were tuned.
+        Offsets added to the logits; zeros unless the decision layer applied.
+    decision_layer_ : dict
+        What the decision layer decided: ``applied``, the held-out objective
+        ``score_with`` (offsets tuned on other folds) and ``score_without``
+        offsets, and the ``reason``.
     device_ : str
         The device used.
 
@@ -444,10 +451,10 @@ torch.Tensor or torch.utils.data.Dataset
         nets, net_weights, blend = blend_or_refit(
             networks, keep, self.start_weight, settings,
             refit=network_on_all_of_X if X_val is None else None)
-        offsets = self._tune_offsets(networks, keep, blend, nets, parts[0][2], settings)
+        decision = self._decide_offsets(networks, keep, blend, nets, parts[0][2], settings)
 
         # Fitted state, and the memory a stream goes on from.
-        self._set_fitted(device, classes, nets, net_weights, offsets, networks[0].objective,
+        self._set_fitted(device, classes, nets, net_weights, decision, networks[0].objective,
                          history, held_out_counts(networks, len(classes)))
         self._class_counts, self._n_partial_fits = labelled_counts(y_enc, len(classes)), 0
         self._memory = ClassReservoir(len(classes), self.memory_size).update(X, y_enc, rng)
@@ -528,8 +535,8 @@ torch.Tensor or torch.utils.data.Dataset
         keep, history = choose_refresh(networks, rule, settings)
         nets = [network.net for network in networks]
         net_weights = np.full(len(nets), 1.0 / len(nets))
-        offsets = self._tune_offsets(networks, keep, 0.0, nets, None, settings)
-        self._set_fitted(device, classes, nets, net_weights, offsets, networks[0].objective,
+        decision = self._decide_offsets(networks, keep, 0.0, nets, None, settings)
+        self._set_fitted(device, classes, nets, net_weights, decision, networks[0].objective,
                          history, held_out_counts(networks, len(classes)))
         self._class_counts, self._n_partial_fits = counts, n_calls
         self._memory = memory.update(X, y_enc, rng)
@@ -540,24 +547,30 @@ torch.Tensor or torch.utils.data.Dataset
         return self.finetune_steps > 0 or tunes_offsets(self.tune_offsets, self.objective,
                                                         self.constraints)
 
-    def _tune_offsets(self, networks, keep, blend, nets, X_held_out, settings):
-        """Offsets tuned on the pooled held-out record of the kept refresh, as predicted."""
-        if keep is None or not tunes_offsets(self.tune_offsets, self.objective, self.constraints):
-            return np.zeros(settings.n_classes)
+    def _decide_offsets(self, networks, keep, blend, nets, X_held_out, settings):
+        """The decision layer, on the model's pooled held-out predictions at the kept refresh."""
+        if keep is None:
+            return OffsetDecision(np.zeros(settings.n_classes), False, np.nan, np.nan,
+                                  "Nothing was held out.")
         log_proba = held_out_log_proba(networks, keep, blend, nets, X_held_out)
         y_held_out = np.concatenate([network.y_held_out for network in networks])
-        return tune_logit_offsets(log_proba.numpy(), y_held_out, networks[0].objective)
+        return decide_offsets(log_proba.numpy(), y_held_out, networks[0].objective,
+                              apply=self.tune_offsets, class_labels=settings.class_labels)
 
-    def _set_fitted(self, device, classes, nets, net_weights, offsets, objective, history,
+    def _set_fitted(self, device, classes, nets, net_weights, decision, objective, history,
                     held_out_counts):
         """Every fitted attribute of ``fit``, ``partial_fit`` and ``load_params``."""
-        self.device_, self.classes_ = device, classes
-        self.nets_, self.net_weights_, self.offsets_ = nets, net_weights, offsets
+        self.device_, self.classes_, self.nets_, self.net_weights_ = (device, classes, nets,
+                                                                      net_weights)
+        self.offsets_ = decision.offsets
+        self.decision_layer_ = {"applied": decision.applied, "score_with": decision.score_with,
+                                "score_without": decision.score_without,
+                                "reason": decision.reason}
         self.objective_, self.history_, self.held_out_counts_ = objective, history, held_out_counts
         selected = np.flatnonzero(history["selected"].to_numpy(dtype=bool))
         self.kept_refresh_ = int(selected[0]) if len(selected) else None
-        self.held_out_score_ = (np.nan if self.kept_refresh_ is None
-                                else float(history["objective"].iloc[self.kept_refresh_]))
+        self.held_out_score_ = (decision.score_with if decision.applied
+                                and np.isfinite(decision.score_with) else decision.score_without)
 
     @property
     def net_(self):
@@ -675,7 +688,7 @@ torch.Tensor or torch.utils.data.Dataset
         objective = make_objective(self.objective, self.constraints).reset(
             class_prior(params["class_counts"]))
         self._set_fitted(device, params["classes"], nets, params["net_weights"],
-                         params["offsets"], objective, params["history"],
+                         params["decision"], objective, params["history"],
                          params["held_out_counts"])
         self.n_features_in_, self._input_shape = params["n_features_in"], params["input_shape"]
         if params["feature_names_in"] is not None:

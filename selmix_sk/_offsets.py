@@ -1,111 +1,96 @@
-"""Post-hoc per-class logit offsets tuned on a validation set.
+"""The decision layer: per-class logit offsets tuned for the objective on held-out predictions.
 
-The plug-in baseline that SelMix is compared with: leave the network alone
-and predict ``argmax(logits + offsets)``, with the offsets chosen to maximise
-an objective of the validation confusion matrix.
+A classifier trained for an average predicts ``argmax(log_proba)``; the
+prediction that maximises a confusion-matrix objective such as the worst
+recall is ``argmax(log_proba + offsets)`` for some per-class offsets (the
+plug-in rule of Narasimhan et al., 2015). :func:`tune_offsets` finds them on
+held-out predictions: gradient ascent on the offsets of the objective of the
+*expected* confusion matrix (each sample's probabilities, not its argmax),
+whose multipliers (the weights of the worst classes, the prices of the
+constraints) move with it, as in a primal-dual method; the offsets whose
+argmax predictions score best are kept. Coordinate ascent on one offset at a
+time stalls on a max-min objective, where raising one class cannot lift the
+minimum while another class shares it; a gradient moves them all.
+
+Offsets tuned on few samples fit their noise. :func:`decide_offsets` says
+whether they help, by tuning them on some held-out samples and scoring them
+on others, fold by fold.
 """
+
+import copy
+import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.utils import check_array
 
-from ._confusion import _check_labels
-from .objectives import make_objective
+from ._confusion import _check_labels, confusion_from_predictions
+from ._validation import stratified_folds
+from .objectives import ScorerObjective, make_objective
 
-__all__ = ["tune_logit_offsets"]
+__all__ = ["OffsetDecision", "decide_offsets", "tune_offsets"]
 
-# Log prior ratios of up to e**5 (about 150) in steps of 0.1: enough to undo
-# the bias of a classifier trained on a long tail of imbalance 100.
-_DEFAULT_GRID = np.round(np.linspace(-5.0, 5.0, 101), 10)
-# Objective values closer than this count as ties.
+# Scores closer than this count as ties.
 _TIE_TOLERANCE = 1e-12
+# Step sizes of the ascent, as multiples of the largest entry of the normalised gradient;
+# each runs from zero offsets, and the best offsets of any are kept.
+_STEPS = (0.3, 1.0, 3.0)
+_ITERATIONS = 40
+# A scorer's gradient costs 2 K^2 scorer calls (0.2 s at K = 10): one short run.
+_SCORER_STEPS, _SCORER_ITERATIONS = (1.0,), 10
 
 
-def _sample_weights(y, n_classes, class_weight):
-    if class_weight is None:
-        return np.ones(len(y))
-    if isinstance(class_weight, str):
-        if class_weight != "balanced":
-            raise ValueError(
-                f"class_weight must be None, 'balanced' or an array, got {class_weight!r}."
-            )
-        counts = np.bincount(y, minlength=n_classes)
-        class_weight = np.where(counts > 0, len(y) / (n_classes * np.maximum(counts, 1)), 0.0)
-    class_weight = np.asarray(class_weight, dtype=np.float64)
-    if class_weight.shape != (n_classes,) or not np.all(np.isfinite(class_weight)):
-        raise ValueError(
-            f"class_weight must be {n_classes} finite numbers, got {class_weight!r}."
-        )
-    if np.any(class_weight < 0):
-        raise ValueError(f"class_weight must be non-negative, got {class_weight!r}.")
-    return class_weight[y]
+def _check(log_proba, y, objective):
+    log_proba = check_array(log_proba, dtype=np.float64, ensure_min_features=2,
+                            ensure_all_finite=False)
+    if np.isnan(log_proba).any() or np.isposinf(log_proba).any():
+        raise ValueError("log_proba must hold log-probabilities: finite numbers or -inf.")
+    y = _check_labels(y, len(log_proba), log_proba.shape[1])
+    if isinstance(objective, str):
+        objective = make_objective(objective)
+    return log_proba, y, objective
 
 
-def _values_over_candidates(logits, y, weights, offsets, k, candidates, objective):
-    """The objective with ``offsets[k]`` replaced by each candidate, all at once.
-
-    Only the choice between class ``k`` and the best other class depends on
-    ``offsets[k]``, so one pass over the samples gives the predictions of
-    every candidate; ties go to the lower class index, as in ``np.argmax``.
-    """
-    n_samples, n_classes = logits.shape
-    others = logits + offsets
-    others[:, k] = -np.inf
-    runner_up = others.argmax(axis=1)
-    runner_up_score = others[np.arange(n_samples), runner_up]
-    score_k = logits[None, :, k] + candidates[:, None]
-    pick_k = (score_k > runner_up_score) | ((score_k == runner_up_score) & (k < runner_up))
-    y_pred = np.where(pick_k, k, runner_up)
-    cells = (np.arange(len(candidates))[:, None] * n_classes + y) * n_classes + y_pred
-    counts = np.bincount(
-        cells.ravel(), weights=np.tile(weights, len(candidates)),
-        minlength=len(candidates) * n_classes**2,
-    )
-    total = weights.sum()
-    confusions = counts.reshape(len(candidates), n_classes, n_classes) / total
-    return np.array([objective.score(C) for C in confusions])
+def _probabilities(scores):
+    scores = scores - scores.max(axis=1, keepdims=True)
+    weights = np.exp(scores)
+    return weights / weights.sum(axis=1, keepdims=True)
 
 
-def tune_logit_offsets(logits, y, objective, *, n_rounds=5, grid=None, class_weight=None):
-    """Per-class logit offsets that maximise an objective on validation data.
+def tune_offsets(log_proba, y, objective):
+    """Per-class offsets that maximise ``objective`` of ``argmax(log_proba + offsets)``.
 
-    Coordinate ascent: in each round, every class in turn gets the offset,
-    among the values of ``grid`` and its current one, that maximises
-    ``objective.score`` of the normalised confusion matrix of
-    ``argmax(logits + offsets)``, the others held fixed. Ties go to the
-    smallest ``|offset|`` (and then to the current one), so that offsets do
-    not drift along plateaus. Rounds stop early once no offset changes. The
-    search is deterministic and vectorised over the grid.
+    From zero offsets, each iteration takes the expected confusion matrix
+    ``S`` (the mean of the probabilities ``softmax(log_proba + offsets)`` over
+    the samples of each class), updates the objective's multipliers on it,
+    and steps the offsets along the gradient of ``objective(S)``: for a sample
+    of class ``k`` with probabilities ``q``, ``d objective / d offsets[m]`` is
+    ``q[m] (D[k, m] - sum_l D[k, l] q[l])``, ``D`` the objective's gradient.
+    Three step sizes run 40 iterations each; the offsets whose argmax
+    confusion matrix scores best (``objective.score``) are kept, ties going
+    to the smaller offsets. Zero offsets are a candidate: the objective never
+    falls on the samples given. The objective passed is not changed.
 
     Parameters
     ----------
-    logits : array-like of shape (n_samples, n_classes)
-        Validation scores (logits or log-probabilities; offsets are added to
-        them, so their scale sets the scale of the grid).
+    log_proba : array-like of shape (n_samples, n_classes)
+        Held-out log-probabilities (or logits); -inf for an impossible class.
     y : array-like of shape (n_samples,)
-        True labels in ``0 .. n_classes - 1``.
+        Their true labels, in ``0 .. n_classes - 1``.
     objective : Objective or str
-        Such as ``make_objective("min_recall")``, or the name of a built-in
-        objective. Offsets maximise ``objective.score(C)``: the value, penalised
-        where a constraint fails.
-    n_rounds : int, default=5
-        Most rounds of coordinate ascent.
-    grid : array-like of shape (n_values,), default=None
-        Candidate offsets; ``numpy.linspace(-5, 5, 101)`` if None.
-    class_weight : None, "balanced" or array-like of shape (n_classes,), default=None
-        Weight of every validation sample of each class in the confusion
-        matrix: to make the validation set stand for a test distribution with
-        other class shares. "balanced" weighs classes as if equally frequent.
-        Recall-based objectives do not depend on it.
+        Such as ``make_objective("min_recall")``. A scorer's objective
+        (:class:`~selmix_sk.objectives.ScorerObjective`), whose gradient costs
+        ``2 K^2`` scorer calls, gets one run of 10 iterations.
 
     Returns
     -------
     offsets : ndarray of shape (n_classes,)
-        Add them to the logits before the argmax. Offsets are defined up to a
-        common constant; they are returned with median 0.
+        Add them to the log-probabilities before the argmax; with median 0,
+        as adding a constant to all changes no prediction.
 
     See Also
     --------
-    selmix_sk._confusion.confusion_from_predictions : The normalised confusion matrix.
+    decide_offsets : Whether the offsets help, judged on other samples.
 
     Examples
     --------
@@ -113,7 +98,7 @@ def tune_logit_offsets(logits, y, objective, *, n_rounds=5, grid=None, class_wei
 
     >>> import numpy as np
     >>> from selmix_sk._confusion import confusion_from_predictions
-    >>> from selmix_sk._offsets import tune_logit_offsets
+    >>> from selmix_sk._offsets import tune_offsets
     >>> from selmix_sk.objectives import make_objective
     >>> rng = np.random.default_rng(0)
     >>> y = np.repeat([0, 1, 2], 200)
@@ -122,42 +107,150 @@ def tune_logit_offsets(logits, y, objective, *, n_rounds=5, grid=None, class_wei
     >>> objective = make_objective("min_recall")
     >>> objective.value(confusion_from_predictions(y, logits.argmax(1), 3))
     0.285
-    >>> offsets = tune_logit_offsets(logits, y, objective)
-    >>> offsets
-    array([ 0. , -0.5,  3. ])
+    >>> offsets = tune_offsets(logits, y, objective)
     >>> objective.value(confusion_from_predictions(y, (logits + offsets).argmax(1), 3))
     0.955
     """
-    logits = check_array(logits, dtype=np.float64, ensure_min_features=2)
-    n_samples, n_classes = logits.shape
-    y = _check_labels(y, n_samples, n_classes)
-    if isinstance(objective, str):
-        objective = make_objective(objective)
-    if isinstance(n_rounds, bool) or not isinstance(n_rounds, (int, np.integer)) or n_rounds < 1:
-        raise ValueError(f"n_rounds must be a positive integer, got {n_rounds!r}.")
-    grid = _DEFAULT_GRID if grid is None else np.asarray(grid, dtype=np.float64)
-    if grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid)):
-        raise ValueError("grid must be a non-empty 1-d array of finite numbers.")
-    weights = _sample_weights(y, n_classes, class_weight)
-    if weights.sum() <= 0:
-        raise ValueError("The validation samples have a total weight of 0.")
+    log_proba, y, objective = _check(log_proba, y, objective)
+    n_samples, n_classes = log_proba.shape
+    prior = np.bincount(y, minlength=n_classes) / max(n_samples, 1)
+    scorer = isinstance(objective, ScorerObjective)
+    steps, iterations = ((_SCORER_STEPS, _SCORER_ITERATIONS) if scorer
+                         else (_STEPS, _ITERATIONS))
+    one_hot = np.eye(n_classes)[y]
 
-    offsets = np.zeros(n_classes)
-    for _ in range(n_rounds):
-        changed = False
-        for k in range(n_classes):
-            # The current offset first, then a stable sort by |offset|: the first
-            # candidate within the tie tolerance of the best is the one to keep.
-            candidates = np.concatenate([[offsets[k]], grid])
-            candidates = candidates[np.argsort(np.abs(candidates), kind="stable")]
-            values = _values_over_candidates(logits, y, weights, offsets, k, candidates,
-                                             objective)
-            best = candidates[np.argmax(values >= values.max() - _TIE_TOLERANCE)]
-            if best != offsets[k]:
-                offsets[k] = best
-                changed = True
-        if not changed:
-            break
-    # Adding a constant to every offset changes no prediction: report the
-    # representative that moves the fewest classes.
-    return offsets - np.median(offsets)
+    def score(offsets):
+        predictions = np.argmax(log_proba + offsets, axis=1)
+        return objective.score(confusion_from_predictions(y, predictions, n_classes))
+
+    best_offsets = np.zeros(n_classes)
+    best_score = score(best_offsets)
+    for step in steps:
+        ascending = copy.deepcopy(objective).reset(prior)
+        offsets = np.zeros(n_classes)
+        for _ in range(iterations):
+            q = _probabilities(log_proba + offsets)
+            expected = one_hot.T @ q / n_samples
+            ascending.update(expected)
+            gain = ascending.gradient(expected)[y]
+            gradient = (q * (gain - (gain * q).sum(axis=1, keepdims=True))).mean(axis=0)
+            largest = np.abs(gradient).max()
+            if not largest > 0:
+                break
+            offsets = offsets + step * gradient / largest
+            offsets_score = score(offsets)
+            better = offsets_score > best_score + _TIE_TOLERANCE
+            as_good_and_smaller = (offsets_score >= best_score - _TIE_TOLERANCE
+                                   and np.abs(offsets).sum() < np.abs(best_offsets).sum())
+            if better or as_good_and_smaller:
+                best_offsets, best_score = offsets.copy(), max(offsets_score, best_score)
+    return best_offsets - np.median(best_offsets)
+
+
+@dataclass(frozen=True)
+class OffsetDecision:
+    """The decision layer's offsets and the evidence for applying them.
+
+    Attributes
+    ----------
+    offsets : ndarray of shape (n_classes,)
+        Tuned on all the held-out samples; zeros when not applied.
+    applied : bool
+    score_with, score_without : float
+        The objective of the held-out predictions with offsets tuned on the
+        other folds, and without offsets; nan where not estimated.
+    reason : str
+        Why the offsets were or were not applied, in a sentence.
+    """
+
+    offsets: np.ndarray
+    applied: bool
+    score_with: float
+    score_without: float
+    reason: str
+
+
+def _warn_single_samples(y, n_classes, class_labels):
+    single = np.flatnonzero(np.bincount(y, minlength=n_classes) == 1)
+    if single.size:
+        names = [class_labels[k] for k in single] if class_labels is not None else single
+        warnings.warn(
+            f"The held-out predictions have a single sample of the classes "
+            f"{np.asarray(names).tolist()!r}: the decision layer can only guess their "
+            "offsets, and its estimate of what the offsets bring rests on that sample.",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
+def decide_offsets(log_proba, y, objective, *, apply="auto", n_splits=5, random_state=0,
+                   class_labels=None):
+    """The decision layer for held-out predictions: offsets, and whether to apply them.
+
+    ``apply="auto"`` applies :func:`tune_offsets` only where it helps on
+    samples it was not tuned on: the held-out samples are dealt into
+    ``n_splits`` stratified folds, the offsets are tuned on all folds but
+    one and predict that one, and the objective of these predictions, pooled,
+    must beat the objective without offsets. A class of a few samples
+    cannot make the offsets look better than they are, since its samples
+    are judged by offsets tuned without them.
+
+    Parameters
+    ----------
+    log_proba : array-like of shape (n_samples, n_classes)
+    y : array-like of shape (n_samples,)
+    objective : Objective or str
+    apply : {"auto", True, False}, default="auto"
+        True applies the offsets without the estimate, False tunes none.
+        With "auto", a scorer's objective (see :func:`tune_offsets`) is
+        skipped: the estimate would cost minutes.
+    n_splits : int, default=5
+    random_state : int, default=0
+        Deals the folds.
+    class_labels : array-like of shape (n_classes,), default=None
+        Names of the classes, for the warning about classes of a single
+        held-out sample.
+
+    Returns
+    -------
+    decision : OffsetDecision
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from selmix_sk._offsets import decide_offsets
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([0, 1, 2], 100)
+    >>> logits = 2.0 * np.eye(3)[y] + rng.normal(size=(300, 3))
+    >>> logits[:, 2] -= 2.0
+    >>> decision = decide_offsets(logits, y, "min_recall")
+    >>> decision.applied, round(decision.score_without, 2), round(decision.score_with, 2)
+    (True, 0.45, 0.87)
+    """
+    log_proba, y, objective = _check(log_proba, y, objective)
+    n_classes = log_proba.shape[1]
+    without = objective.score(confusion_from_predictions(y, log_proba.argmax(axis=1), n_classes))
+    if apply is False or (isinstance(apply, (bool, np.bool_)) and not apply):
+        return OffsetDecision(np.zeros(n_classes), False, np.nan, without,
+                              "tune_offsets=False.")
+    if isinstance(apply, str) and isinstance(objective, ScorerObjective):
+        return OffsetDecision(np.zeros(n_classes), False, np.nan, without,
+                              "Skipped: estimating what offsets bring to a scorer's objective "
+                              "would take minutes; pass tune_offsets=True to apply them.")
+    _warn_single_samples(y, n_classes, class_labels)
+    offsets = tune_offsets(log_proba, y, objective)
+    if not isinstance(apply, str):
+        return OffsetDecision(offsets, True, np.nan, without, "tune_offsets=True.")
+    predictions = np.empty(len(y), dtype=np.intp)
+    rng = np.random.RandomState(random_state)
+    for tuning, judged in stratified_folds(y, n_splits, rng):
+        fold_offsets = tune_offsets(log_proba[tuning], y[tuning], objective)
+        predictions[judged] = np.argmax(log_proba[judged] + fold_offsets, axis=1)
+    with_offsets = objective.score(confusion_from_predictions(y, predictions, n_classes))
+    if with_offsets > without + _TIE_TOLERANCE:
+        return OffsetDecision(offsets, True, with_offsets, without,
+                              "Applied: offsets tuned on other folds raise the held-out "
+                              "objective.")
+    return OffsetDecision(np.zeros(n_classes), False, with_offsets, without,
+                          "Not applied: offsets tuned on other folds do not raise the "
+                          "held-out objective.")

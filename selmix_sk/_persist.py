@@ -13,6 +13,7 @@ import torch
 
 from ._members import build_net
 from ._memory import ClassReservoir
+from ._offsets import OffsetDecision
 
 __all__ = ["FORMAT", "read_params", "saved_networks", "write_params"]
 
@@ -43,6 +44,8 @@ def write_params(path, estimator):
             "class_counts": torch.from_numpy(estimator._class_counts),
             "offsets": torch.from_numpy(estimator.offsets_),
             "held_out_counts": torch.from_numpy(estimator.held_out_counts_),
+            "decision_layer": {key: value if isinstance(value, (bool, str)) else float(value)
+                               for key, value in estimator.decision_layer_.items()},
             "history": estimator.history_.to_dict(orient="list"),
             "n_partial_fits": int(getattr(estimator, "_n_partial_fits", 0)),
             "memory": None if memory is None else {
@@ -63,8 +66,9 @@ def read_params(path):
     -------
     params : dict
         ``classes``, ``n_features_in``, ``input_shape``, ``feature_names_in``
-        (or None), ``class_counts``, ``offsets``, ``history`` (a DataFrame),
-        ``n_partial_fits``, ``memory`` (a ClassReservoir or None), ``modules``
+        (or None), ``class_counts``, ``history`` (a DataFrame),
+        ``n_partial_fits``, ``memory`` (a ClassReservoir or None), ``decision``
+        (an OffsetDecision, with the offsets), ``modules``
         (a state dict per network), ``net_weights`` and ``held_out_counts``.
     """
     try:
@@ -90,13 +94,18 @@ def read_params(path):
     net_weights = (state["net_weights"].numpy() if "net_weights" in state
                    else np.full(len(modules), 1.0 / len(modules)))
     names = state["feature_names_in"]
+    offsets = state["offsets"].numpy()
+    # Files of version 0.2.0 did not record the decision: offsets applied, unscored.
+    layer = state.get("decision_layer", {"applied": bool(offsets.any()), "score_with": np.nan,
+                                         "score_without": np.nan,
+                                         "reason": "Read from a file of selmix-sk 0.2."})
     return {
         "classes": np.asarray(state["classes"]),
         "n_features_in": n_features_in,
         "input_shape": tuple(state.get("input_shape", [n_features_in])),
         "feature_names_in": None if names is None else np.asarray(names, dtype=object),
         "class_counts": state["class_counts"].numpy(),
-        "offsets": state["offsets"].numpy(),
+        "decision": OffsetDecision(offsets, **layer),
         # Files of version 0.2.0 did not say: zeros, as if nothing had been held out.
         "held_out_counts": (state["held_out_counts"].numpy() if "held_out_counts" in state
                             else np.zeros(len(state["classes"]), dtype=np.int64)),

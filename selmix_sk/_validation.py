@@ -13,7 +13,7 @@ import numpy as np
 
 from ._batching import take
 
-__all__ = ["check_splits", "held_out_parts"]
+__all__ = ["check_splits", "held_out_parts", "stratified_folds"]
 
 
 def _holdout_split(y, fraction, rng):
@@ -103,7 +103,7 @@ def check_splits(cv, y, rng):
     if isinstance(cv, numbers.Integral) and not isinstance(cv, bool):
         if cv < 2:
             raise ValueError(f"An integer cv is a number of folds, at least 2; got {cv!r}.")
-        pairs = _stratified_folds(y, cv, rng)
+        pairs = stratified_folds(y, cv, rng)
     elif hasattr(cv, "split"):
         pairs = cv.split(np.zeros((len(y), 1)), y)
     else:
@@ -124,12 +124,22 @@ def check_splits(cv, y, rng):
     return splits
 
 
-def _stratified_folds(y, n_folds, rng):
+def stratified_folds(y, n_folds, rng):
     """Shuffled stratified folds: every class dealt round-robin from a random fold.
 
     Like scikit-learn's shuffled ``StratifiedKFold``, but a class with fewer
     samples than folds lands in random folds rather than the first ones and
-    without a warning: :func:`_serve_every_class` mends the folds it misses.
+    without a warning: :func:`_serve_every_class` mends the folds it misses
+    where they train networks.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from selmix_sk._validation import stratified_folds
+    >>> y = np.array([0, 0, 0, 0, 1, 1])
+    >>> [np.bincount(y[held_out], minlength=2).tolist()
+    ...  for _, held_out in stratified_folds(y, 2, np.random.RandomState(0))]
+    [[2, 1], [2, 1]]
     """
     fold_of = np.empty(len(y), dtype=np.intp)
     for label in np.unique(y):

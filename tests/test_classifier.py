@@ -1,5 +1,6 @@
 import pickle
 import warnings
+from typing import ClassVar
 
 import joblib
 import numpy as np
@@ -302,7 +303,7 @@ class _RecordThreads(Callback):
     The estimator clones its net, callbacks included: the record outlives the copies.
     """
 
-    seen = []
+    seen: ClassVar[list] = []
 
     def on_epoch_end(self, net, **kwargs):
         _RecordThreads.seen.append(torch.get_num_threads())
@@ -478,7 +479,11 @@ def test_save_and_load_params_without_pickle(blobs, tmp_path):
 
 
 class _CtrlCAtUpdate(MinRecall):
-    """Min recall, with Ctrl-C pressed at the n-th multiplier update."""
+    """Min recall, with Ctrl-C pressed once, at the n-th multiplier update of fine-tuning.
+
+    Once pressed, it stays pressed in copies too: the decision layer, which updates
+    copies of the objective, runs unhindered.
+    """
 
     def __init__(self, n=4):
         super().__init__()
@@ -490,7 +495,8 @@ class _CtrlCAtUpdate(MinRecall):
 
     def update(self, C):
         self.updates_ += 1
-        if self.updates_ == self.n:
+        if self.updates_ == self.n and not getattr(self, "pressed_", False):
+            self.pressed_ = True
             raise KeyboardInterrupt
         return super().update(C)
 

@@ -208,9 +208,12 @@ def test_cross_fitting_that_keeps_the_start_refits_one_network_on_all_the_data(b
     counts = np.bincount(y) + 1.0
     np.testing.assert_allclose(clf.net_.criterion_.log_prior.numpy(),
                                np.log(counts / counts.sum()), rtol=1e-6)
-    # The very network that finetune_steps=0 trains with the same random_state.
+    # The very network that finetune_steps=0 trains with the same random_state (the
+    # decision layer, which may add offsets to it, aside).
     start = SelMixClassifier(**{**harmful, "finetune_steps": 0}).fit(X, y)
-    np.testing.assert_array_equal(clf.predict_proba(X), start.predict_proba(X))
+    np.testing.assert_array_equal(_probabilities(clf.net_, X), _probabilities(start.net_, X))
+    plain = SelMixClassifier(**harmful, tune_offsets=False).fit(X, y)
+    np.testing.assert_array_equal(plain.predict_proba(X), start.predict_proba(X))
     # Where fine-tuning is kept, the fold networks stay, after that network.
     kept_last = SelMixClassifier(**harmful, keep_best=False).fit(X, y)
     assert len(kept_last.nets_) == 4
@@ -258,15 +261,16 @@ def test_a_single_fine_tuned_network_moves_back_towards_its_start(blobs, held_ou
 
 
 def test_offsets_of_a_blended_network_are_tuned_on_what_it_predicts(blobs):
-    from selmix_sk._offsets import tune_logit_offsets
+    from selmix_sk._offsets import tune_offsets
 
     X, y = blobs
     X_val, y_val = X[1::2], y[1::2]
     clf = SelMixClassifier(**FAST, keep_best=False, tune_offsets=True).fit(
         X[::2], y[::2], X_val, y_val)
     logits = clf.net_.forward(X_val.astype(np.float32)).double()
-    expected = tune_logit_offsets(torch.log_softmax(logits, 1).numpy(), y_val, clf.objective_)
+    expected = tune_offsets(torch.log_softmax(logits, 1).numpy(), y_val, clf.objective_)
     np.testing.assert_array_equal(clf.offsets_, expected)
+    assert clf.decision_layer_["applied"] and clf.decision_layer_["reason"] == "tune_offsets=True."
 
 
 @pytest.mark.parametrize("how", ["last weights", "stream"])
