@@ -422,3 +422,13 @@ def test_the_stream_and_semi_supervised_suites_take_the_seeds_asked_for():
     assert list(_small_suite_seeds(0, None, quick=False)) == [0, 1, 2]
     assert list(_small_suite_seeds(5, 10, quick=False)) == list(range(5, 15))
     assert list(_small_suite_seeds(5, 10, quick=True)) == [5]
+
+
+def test_the_frozen_backbone_section_gives_both_fits_seconds(tmp_path):
+    speed = run_speed(ks=(4,), measure_memory=False, step_repeats=3, overhead_steps=0)
+    speed["frozen"] = {"full_step_s": 0.4, "frozen_step_s": 5e-4, "frozen_setup_s": 0.3,
+                       "full_fit_s": 3.5, "frozen_fit_s": 1.4, "full_steps": 5,
+                       "frozen_steps": 2000, "ratio": 800.0, "target": 10.0, "met": True}
+    report = write_report(tmp_path, command="test", speed=speed)[0].read_text()
+    assert "- whole network: 400.0 ms a step; a fit with 5 steps 3.50 s" in report
+    assert "a refresh); a fit with 2,000 steps 1.40 s" in report

@@ -365,10 +365,12 @@ def _speed_section(speed):
             "alone, on features computed once): the fit with its steps minus the same fit with "
             "none (`run_frozen_cost`).",
             "",
-            f"- whole network: {frozen['full_step_s'] * 1e3:,.1f} ms a step",
+            f"- whole network: {frozen['full_step_s'] * 1e3:,.1f} ms a step; a fit with "
+            f"{frozen['full_steps']:,} steps {frozen['full_fit_s']:,.2f} s",
             f"- frozen backbone: {frozen['frozen_step_s'] * 1e3:,.2f} ms a step, after a "
             f"one-off {frozen['frozen_setup_s']:,.1f} s (a fit without steps: the feature "
-            "pass and a refresh)",
+            f"pass and a refresh); a fit with {frozen['frozen_steps']:,} steps "
+            f"{frozen['frozen_fit_s']:,.2f} s",
             "",
         ]
         targets.append(_check("a step with freeze_backbone=True against the whole ResNet-18",
