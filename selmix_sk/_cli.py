@@ -134,8 +134,10 @@ def _parser():
                     "+ offsets, uniform mixup, greedy, SelMix, SelMix + offsets) on every data "
                     "set and objective over several seeds. Speed suite: the closed-form gain "
                     "against a literal K^4 one, a SelMix step against a plain step, and the "
-                    "peak memory of a fit. Writes DIR/report.md (with the verdicts and "
-                    "targets, losses included), DIR/runs.csv, DIR/speed_*.csv and PNG plots. "
+                    "peak memory of a fit. User-speed suite: fit(X, y) with the defaults, as "
+                    "a user runs it, on a quiet machine and with one core busy. Writes "
+                    "DIR/report.md (with the verdicts and targets, losses included), "
+                    "DIR/runs.csv, DIR/speed_*.csv and PNG plots. "
                     "The full run takes an hour or more on two CPU cores; --quick about 2 "
                     "minutes.",
     )
@@ -148,7 +150,7 @@ def _parser():
                            help="which suite to run (default: all)")
     benchmark.add_argument("--seeds", type=_integer(1), default=None, metavar="N",
                            help="number of seeds, from --seed on (default: 10, or 2 with --quick; "
-                                "3 for the stream and semi-supervised suites)")
+                                "3 for the stream, semi-supervised and user-speed suites)")
     benchmark.add_argument("--n-jobs", type=_n_jobs, default=2,
                            help="processes of the quality suite (default: 2)")
     benchmark.add_argument("--datasets", nargs="+",

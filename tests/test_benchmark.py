@@ -422,3 +422,81 @@ def test_the_stream_and_semi_supervised_suites_take_the_seeds_asked_for():
     assert list(_small_suite_seeds(0, None, quick=False)) == [0, 1, 2]
     assert list(_small_suite_seeds(5, 10, quick=False)) == list(range(5, 15))
     assert list(_small_suite_seeds(5, 10, quick=True)) == [5]
+
+
+def test_user_speed_suite_writes_its_csv_and_targets(tmp_path):
+    from selmix_sk.benchmark import run_benchmark
+
+    paths = run_benchmark(tmp_path, suite="user_speed", datasets=["wine", "glass"], seeds=1,
+                          estimator_params=TINY)
+    assert [p.name for p in paths] == ["report.md", "user_speed.csv"]
+    user = pd.read_csv(tmp_path / "user_speed.csv")
+    assert user.columns.tolist() == ["dataset", "n_samples", "seed", "load", "fit", "seconds"]
+    assert (user["seconds"] > 0).all()
+    # Glass's 149 rows are closer to 1,000 than wine's 125: the busy fits are on glass.
+    busy = user[user["load"] == "one core busy"]
+    assert set(busy["dataset"]) == {"glass"}
+    assert busy["fit"].tolist() == ["SelMix defaults", "SelMix inside limit_threads(1)",
+                                    "SelMix, n_threads=None"]
+    report = paths[0].read_text()
+    assert "one core busy, glass (149 rows): default fit / the same inside limit_threads(1): " \
+        in report
+    assert "quiet machine, wine: default fit / gradient boosting: " in report
+
+
+def _user_speed_rows():
+    """Seconds by (load, data set, fit): three seeds, n_threads=None on the first only."""
+    seconds = {
+        ("quiet", "toy", "SelMix defaults"): [30.0, 40.0, 50.0],
+        ("quiet", "toy", "gradient boosting"): [2.0, 3.0, 4.0],
+        ("quiet", "small", "SelMix defaults"): [2.0, 2.0, 9.0],
+        ("quiet", "small", "gradient boosting"): [1.0, 1.0, 1.0],
+        ("one core busy", "toy", "SelMix defaults"): [12.0, 13.0, 14.0],
+        ("one core busy", "toy", "SelMix inside limit_threads(1)"): [10.0, 10.0, 11.0],
+        ("one core busy", "toy", "SelMix, n_threads=None"): [60.0],
+    }
+    rows = [{"dataset": dataset, "n_samples": 1000 if dataset == "toy" else 100, "seed": seed,
+             "load": load, "fit": fit, "seconds": value}
+            for (load, dataset, fit), values in seconds.items()
+            for seed, value in enumerate(values)]
+    return pd.DataFrame(rows)
+
+
+def test_user_speed_report_states_its_targets_from_medians(tmp_path):
+    report = write_report(tmp_path, command="test",
+                          user_speed=_user_speed_rows())[0].read_text()
+    assert "| toy | 1,000 | 40.00 | 3.00 | 13.3 | 3 |" in report
+    assert ("- **NOT met**: one core busy, toy (1,000 rows): default fit / the same inside "
+            "limit_threads(1): 1.30x (target <= 1.2x)") in report
+    assert "| SelMix, n_threads=None | 60.00 | 6.00 | 1 |" in report
+    assert ("- **NOT met**: quiet machine, toy: default fit / gradient boosting: 13.3x "
+            "(target <= 10x)") in report
+    # A median: one slow seed does not move it.
+    assert ("- met: quiet machine, small: default fit / gradient boosting: 2.0x "
+            "(target <= 10x)") in report
+    # The suites that limit their threads say so; the user's fits have no such limit.
+    assert "- threads:" not in report
+    cost = pd.DataFrame({"dataset": "toy", "seed": 0, "method": list(COST_METHODS),
+                         "fit_seconds": [1.0, 2.0]})
+    report = write_report(tmp_path, command="test", cost=cost)[0].read_text()
+    assert "- threads: the quality, cost, stream, semi-supervised and speed suites run their " \
+        "estimators inside `limit_threads(1)`" in report
+
+
+def test_the_busy_core_is_freed_when_the_timed_fit_raises():
+    from selmix_sk.benchmark._user import _one_core_busy
+
+    with pytest.raises(RuntimeError, match="the fit failed"), _one_core_busy() as spinner:
+        assert spinner.poll() is None
+        raise RuntimeError("the fit failed")
+    assert spinner.poll() is not None
+
+
+def test_the_frozen_backbone_section_gives_both_fits_seconds(tmp_path):
+    speed = run_speed(ks=(4,), measure_memory=False, step_repeats=3, overhead_steps=0)
+    speed["frozen"] = {"full_step_s": 0.4, "frozen_step_s": 5e-4, "frozen_setup_s": 0.3,
+                       "full_fit_s": 3.5, "frozen_fit_s": 1.4, "full_steps": 5,
+                       "frozen_steps": 2000, "ratio": 800.0, "target": 10.0, "met": True}
+    report = write_report(tmp_path, command="test", speed=speed)[0].read_text()
+    assert "- whole network: 400.0 ms a step; a fit with 5 steps 3.50 s" in report
+    assert "a refresh); a fit with 2,000 steps 1.40 s" in report

@@ -3,12 +3,11 @@
 import time
 import warnings
 
-import numpy as np
 import pandas as pd
 
 from .._classifier import SelMixClassifier
 from .._threads import limit_threads
-from ._data import _ALL_DATASETS
+from ._data import _check_datasets, _labelled
 
 # How fit(X, y) draws its held-out signal, timed: cross-fitting at 5 folds, two at
 # a time in their own processes, against the single split of a fifth of every class.
@@ -55,15 +54,11 @@ def run_cost(datasets, seeds, *, objective="min_recall", estimator_params=None, 
     >>> cost["method"].tolist()
     ['single split', '5 folds, n_jobs=2']
     """
-    unknown = sorted(set(datasets) - set(_ALL_DATASETS))
-    if unknown:
-        raise ValueError(f"Unknown data sets {unknown}; choose from {list(_ALL_DATASETS)}.")
+    _check_datasets(datasets)
     rows = []
     for dataset in datasets:
         for seed in seeds:
-            data = _ALL_DATASETS[dataset](random_state=seed)
-            X = np.concatenate([data.X_train, data.X_val])
-            y = np.concatenate([data.y_train, data.y_val])
+            X, y = _labelled(dataset, seed)
             for method, params in COST_METHODS.items():
                 clf = SelMixClassifier(**{"random_state": seed, "device": "cpu",
                                           **(estimator_params or {}), "objective": objective,

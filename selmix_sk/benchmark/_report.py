@@ -34,6 +34,7 @@ from ._stats import (
     _with_capped_coverage,
 )
 from ._stream import stream_section
+from ._user import _DEFAULT, _LIMITED, _PEER, USER_TARGETS
 
 
 def _validation_section(runs):
@@ -365,10 +366,12 @@ def _speed_section(speed):
             "alone, on features computed once): the fit with its steps minus the same fit with "
             "none (`run_frozen_cost`).",
             "",
-            f"- whole network: {frozen['full_step_s'] * 1e3:,.1f} ms a step",
+            f"- whole network: {frozen['full_step_s'] * 1e3:,.1f} ms a step; a fit with "
+            f"{frozen['full_steps']:,} steps {frozen['full_fit_s']:,.2f} s",
             f"- frozen backbone: {frozen['frozen_step_s'] * 1e3:,.2f} ms a step, after a "
             f"one-off {frozen['frozen_setup_s']:,.1f} s (a fit without steps: the feature "
-            "pass and a refresh)",
+            f"pass and a refresh); a fit with {frozen['frozen_steps']:,} steps "
+            f"{frozen['frozen_fit_s']:,.2f} s",
             "",
         ]
         targets.append(_check("a step with freeze_backbone=True against the whole ResNet-18",
@@ -377,6 +380,74 @@ def _speed_section(speed):
     lines += ["### Targets", "", *targets, ""]
     return lines
 
+
+
+def _user_speed_section(user):
+    """Issue 24's targets: a default fit as a user runs it, quiet and with one core busy."""
+    medians = user.groupby(["load", "dataset", "fit"], sort=False)["seconds"].agg(
+        ["median", "count"])
+    rows_of = user.groupby("dataset", sort=False)["n_samples"].first()
+    quiet = medians.loc["quiet"]
+    table, targets = [], []
+    for dataset in quiet.index.unique("dataset"):
+        selmix, peer = (quiet.loc[(dataset, fit), "median"] for fit in (_DEFAULT, _PEER))
+        ratio = selmix / peer
+        table.append({"data set": dataset, "rows": f"{rows_of[dataset]:,}",
+                      f"{_DEFAULT} s": f"{selmix:.2f}", f"{_PEER} s": f"{peer:.2f}",
+                      "ratio": f"{ratio:.1f}", "seeds": quiet.loc[(dataset, _DEFAULT), "count"]})
+        targets.append(_check(f"quiet machine, {dataset}: default fit / {_PEER}",
+                              ratio <= USER_TARGETS["peer_ratio"],
+                              f"{ratio:.1f}x (target <= {USER_TARGETS['peer_ratio']:.0f}x)"))
+    busy = medians.loc["one core busy"]
+    dataset = busy.index.unique("dataset")[0]
+    busy = busy.loc[dataset]
+    limited = busy.at[_LIMITED, "median"]
+    busy_table = pd.DataFrame({"fit": busy.index, "seconds": busy["median"].map("{:.2f}".format),
+                               f"/ {_LIMITED}": (busy["median"] / limited).map("{:.2f}".format),
+                               "seeds": busy["count"]})
+    ratio = busy.at[_DEFAULT, "median"] / limited
+    targets.insert(0, _check(
+        f"one core busy, {dataset} ({rows_of[dataset]:,} rows): default fit / the same inside "
+        "limit_threads(1)", ratio <= USER_TARGETS["busy_ratio"],
+        f"{ratio:.2f}x (target <= {USER_TARGETS['busy_ratio']}x)"))
+    return [
+        "## What a user's fit costs",
+        "",
+        "`fit(X, y)` as a user runs it, with no thread limit around it: "
+        "`SelMixClassifier(objective=\"min_recall\")` with the estimator's defaults otherwise "
+        "(`n_threads=\"auto\"`, on the CPU) and `HistGradientBoostingClassifier("
+        "class_weight=\"balanced\")`, on a data set's training and validation parts "
+        "together; one fit at a time, medians of seconds over seeds (`run_user_speed`).",
+        "",
+        "### A quiet machine",
+        "",
+        _markdown_table(pd.DataFrame(table)),
+        "",
+        "### One core busy",
+        "",
+        f"A second process spins on a core during each fit, as on a machine that does anything "
+        f"else. On {dataset}, the table closest to 1,000 rows among those run: the default "
+        "fit, the same inside `limit_threads(1)` (one torch and BLAS thread around the whole "
+        "fit), and `n_threads=None` (torch's thread a core, the estimator before it set its "
+        "threads; on the first seed only).",
+        "",
+        _markdown_table(busy_table),
+        "",
+        "### Targets",
+        "",
+        *targets,
+        "",
+    ]
+
+
+# The suites' thread setting differs from a user's; the report says so once, at the top.
+_THREADS_NOTE = (
+    "- threads: the quality, cost, stream, semi-supervised and speed suites run their "
+    "estimators inside `limit_threads(1)`, one torch and BLAS thread a process (the quality "
+    "suite runs `n_jobs` processes side by side), faster for these small networks than "
+    "torch's thread a core; \"What a user's fit costs\" (`--suite user_speed`) times fits "
+    "as a user runs them, without it"
+)
 
 
 def _header(command, elapsed):
@@ -397,7 +468,7 @@ def _header(command, elapsed):
 
 
 def write_report(output, *, command, runs=None, speed=None, cost=None, stream=None,
-                 semi_supervised=None, elapsed=None, estimator_params=None):
+                 semi_supervised=None, user_speed=None, elapsed=None, estimator_params=None):
     """Write ``report.md`` and the plots from quality runs, speed and cost results.
 
     Parameters
@@ -412,9 +483,9 @@ def write_report(output, *, command, runs=None, speed=None, cost=None, stream=No
         From :func:`run_speed`; None leaves the speed section out.
     cost : pandas.DataFrame, default=None
         From :func:`run_cost`; None leaves the cost section out.
-    stream, semi_supervised : pandas.DataFrame, default=None
-        From :func:`run_stream` and :func:`run_semi_supervised`; None leaves
-        their sections out.
+    stream, semi_supervised, user_speed : pandas.DataFrame, default=None
+        From :func:`run_stream`, :func:`run_semi_supervised` and
+        :func:`run_user_speed`; None leaves their sections out.
     elapsed : float, default=None
         Wall time of the benchmark in seconds, for the header.
     estimator_params : dict, default=None
@@ -446,6 +517,8 @@ def write_report(output, *, command, runs=None, speed=None, cost=None, stream=No
     if estimator_params:
         settings = ", ".join(f"`{key}={value!r}`" for key, value in estimator_params.items())
         lines.insert(-1, f"- estimator settings, unless a method sets its own: {settings}")
+    if any(part is not None for part in (runs, speed, cost, stream, semi_supervised)):
+        lines.insert(-1, _THREADS_NOTE)
     plots = []
     if runs is not None:
         lines += _quality_section(runs)
@@ -459,6 +532,8 @@ def write_report(output, *, command, runs=None, speed=None, cost=None, stream=No
     if speed is not None:
         lines += _speed_section(speed)
         plots.append(_plot_speed(speed, output))
+    if user_speed is not None:
+        lines += _user_speed_section(user_speed)
     lines += ["## Files", "", *(f"- `{p.name}`" for p in plots), ""]
     report = output / "report.md"
     report.write_text("\n".join(lines))

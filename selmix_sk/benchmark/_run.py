@@ -11,18 +11,20 @@ from ._report import write_report
 from ._semi import run_semi_supervised
 from ._speed import run_speed
 from ._stream import run_stream
+from ._user import run_user_speed
 
 # Fit times vary little from seed to seed: the cost suite times the first few.
 _COST_SEEDS = 3
 # --quick checks that every part runs, at a fraction of the estimator's budget.
 _QUICK_PARAMS = {"pretrain_epochs": 30, "finetune_steps": 100}
-SUITES = ("all", "quality", "speed", "stream", "semi_supervised")
-# The stream and the semi-supervised digits are costly: three seeds unless asked.
+SUITES = ("all", "quality", "speed", "stream", "semi_supervised", "user_speed")
+# The stream, the semi-supervised digits and the user's fits are costly: three seeds
+# unless asked.
 _SMALL_SUITE_SEEDS = 3
 
 
 def _small_suite_seeds(seed, seeds, quick):
-    """The seeds of the stream and semi-supervised suites: ``seeds`` of them if given."""
+    """The seeds of the stream, semi-supervised and user-speed suites: ``seeds`` if given."""
     if quick:
         return range(seed, seed + 1)
     return range(seed, seed + (_SMALL_SUITE_SEEDS if seeds is None else seeds))
@@ -37,21 +39,26 @@ def run_benchmark(output, *, suite="all", quick=False, seeds=None, seed=0, n_job
     ----------
     output : str or Path
         Directory, created if needed.
-    suite : {"all", "quality", "speed", "stream", "semi_supervised"}, default="all"
+    suite : {"all", "quality", "speed", "stream", "semi_supervised", "user_speed"}, default="all"
         The quality suite includes the cost of cross-fitting
         (:func:`run_cost`) on the first three seeds; the speed suite the
         cost of a frozen backbone (:func:`run_frozen_cost`); ``"stream"`` is
-        :func:`run_stream` and ``"semi_supervised"``
-        :func:`run_semi_supervised`, on three seeds unless ``seeds`` says.
+        :func:`run_stream`, ``"semi_supervised"``
+        :func:`run_semi_supervised` and ``"user_speed"``
+        :func:`run_user_speed` on ``datasets``, on three seeds unless
+        ``seeds`` says. The user-speed suite times fits with nothing else
+        running: run it, as the speed suite, on a quiet machine.
     quick : bool, default=False
         Data sets ``QUICK_DATASETS``, 2 seeds, the first of ``objectives``
         only, 30 pre-training epochs and 100 fine-tuning steps unless
         ``estimator_params`` says otherwise, the cost of cross-fitting on the
-        first data set and seed, and the quick speed suite: a check that
-        every part runs, not a measurement.
+        first data set and seed, the quick speed suite, and the user-speed
+        suite on the first data set: a check that every part runs, not a
+        measurement.
     seeds : int, default=None
         Number of seeds, ``seed, seed + 1, ...``; None: 10, or 2 with ``quick``,
-        and 3 for the costlier stream and semi-supervised suites (1 with ``quick``).
+        and 3 for the costlier stream, semi-supervised and user-speed suites
+        (1 with ``quick``).
     seed : int, default=0
         First seed.
     n_jobs : int, default=2
@@ -61,7 +68,7 @@ def run_benchmark(output, *, suite="all", quick=False, seeds=None, seed=0, n_job
         ``QUALITY_DATASETS``, or ``QUICK_DATASETS`` with ``quick``.
     objectives : sequence of str, default=OBJECTIVES
     estimator_params : dict, default=None
-        Passed to every estimator of the quality suite; see
+        Passed to every estimator of the quality and user-speed suites; see
         :func:`run_quality`.
     command : str, default=None
         The command line for the report's header.
@@ -94,7 +101,7 @@ def run_benchmark(output, *, suite="all", quick=False, seeds=None, seed=0, n_job
     if quick:
         objectives = list(objectives)[:1]
         estimator_params = {**_QUICK_PARAMS, **(estimator_params or {})}
-    runs = speed = cost = stream = semi = None
+    runs = speed = cost = stream = semi = user = None
     written = []
     if suite in ("all", "quality"):
         runs = run_quality(datasets, range(seed, seed + n_seeds), objectives=objectives,
@@ -124,8 +131,14 @@ def run_benchmark(output, *, suite="all", quick=False, seeds=None, seed=0, n_job
             {"pretrain_epochs": 10, "finetune_steps": 20} if quick else None), progress=progress)
         semi.to_csv(output / "semi_supervised.csv", index=False)
         written.append(output / "semi_supervised.csv")
+    if suite in ("all", "user_speed"):
+        user = run_user_speed(datasets[:1] if quick else datasets, small_seeds,
+                              estimator_params=estimator_params, progress=progress)
+        user.to_csv(output / "user_speed.csv", index=False)
+        written.append(output / "user_speed.csv")
     paths = write_report(output, command=command or "run_benchmark(...)", runs=runs,
                          speed=speed, cost=cost, stream=stream, semi_supervised=semi,
+                         user_speed=user,
                          elapsed=time.perf_counter() - start,
                          estimator_params=estimator_params)
     return [paths[0], *written, *paths[1:]]
