@@ -1,12 +1,6 @@
 """SelMixClassifier: a skorch network fine-tuned with SelMix for a confusion-matrix objective.
 
-The estimator orchestrates; each step has a home of its own. ``fit`` checks the
-parameters and the data (``_checks``), cuts the held-out parts
-(``_validation``), trains a network on each (``_members``: pre-training, then
-SelMix fine-tuning, the mixup in ``mixup`` and the gain in ``gain``), chooses
-the refresh to keep on the pooled held-out record (``_choice``), blends it
-with its start or refits (``_ensemble``) and tunes the decision layer
-(``_offsets``).
+The estimator orchestrates; each step has a home of its own (``docs/architecture.rst``).
 """
 
 import numbers
@@ -435,23 +429,26 @@ torch.Tensor or torch.utils.data.Dataset
         else:
             parts, seeds = [(X, y_enc, None, None)], [all_data_seed]
 
-        # Train the networks, and choose the refresh to keep.
+        # Train the networks.
         priors = [class_prior(labelled_counts(part[1], len(classes))) for part in parts]
         rule = RefreshRule(self.keep_best, lead_of_a_sample=True,
                            mean_recall_slack=MEAN_RECALL_SLACK)
         networks = train_networks(settings, parts, seeds, priors, rule=rule, n_jobs=self.n_jobs)
-        keep, history = choose_refresh(networks, rule, settings)
 
-        # Blend with the start, or refit on all of X; then the decision layer.
         def network_on_all_of_X():  # the very model of finetune_steps=0, drawn first
             prior = class_prior(labelled_counts(y_enc, len(classes)))
             return train_network(settings, X, y_enc, None, None, seed=all_data_seed,
                                  prior=prior).net
 
-        nets, net_weights, blend = blend_or_refit(
-            networks, keep, self.start_weight, settings,
-            refit=network_on_all_of_X if X_val is None else None)
-        decision = self._decide_offsets(networks, keep, blend, nets, parts[0][2], settings)
+        # Choose the refresh to keep, blend with the start or refit on all of X, and tune
+        # the decision layer, with the threads the networks trained with.
+        with estimator_threads(self.n_threads, device, networks[0].net.module_,
+                               self._input_shape):
+            keep, history = choose_refresh(networks, rule, settings)
+            nets, net_weights, blend = blend_or_refit(
+                networks, keep, self.start_weight, settings,
+                refit=network_on_all_of_X if X_val is None else None)
+            decision = self._decide_offsets(networks, keep, blend, nets, parts[0][2], settings)
 
         # Fitted state, and the memory a stream goes on from.
         self._set_fitted(device, classes, nets, net_weights, decision, networks[0].objective,
@@ -532,10 +529,12 @@ torch.Tensor or torch.utils.data.Dataset
                 settings, *part, seed=rng.randint(_MAX_SEED), prior=prior, net=net, epochs=1,
                 rule=rule if len(nets) == 1 else None,
             ))
-        keep, history = choose_refresh(networks, rule, settings)
+        with estimator_threads(self.n_threads, device, networks[0].net.module_,
+                               self._input_shape):
+            keep, history = choose_refresh(networks, rule, settings)
+            decision = self._decide_offsets(networks, keep, 0.0, [], None, settings)
         nets = [network.net for network in networks]
         net_weights = np.full(len(nets), 1.0 / len(nets))
-        decision = self._decide_offsets(networks, keep, 0.0, nets, None, settings)
         self._set_fitted(device, classes, nets, net_weights, decision, networks[0].objective,
                          history, held_out_counts(networks, len(classes)))
         self._class_counts, self._n_partial_fits = counts, n_calls
