@@ -24,7 +24,7 @@ from .._threads import limit_threads
 from ._cost import COST_METHODS, COST_TARGET, run_cost
 from ._data import HELD_OUT_DATASETS, QUALITY_DATASETS, QUICK_DATASETS
 from ._frozen import FROZEN_TARGET, run_frozen_cost
-from ._quality import METHODS, OBJECTIVES, PEERS, RUN_COLUMNS, run_quality
+from ._quality import METHODS, OBJECTIVES, PEERS, PLUGIN_PEERS, RUN_COLUMNS, run_quality
 from ._report import write_report
 from ._run import SUITES, run_benchmark
 from ._semi import SEMI_TARGETS, run_semi_supervised, semi_supervised_section
@@ -41,6 +41,7 @@ __all__ = [
     "METHODS",
     "OBJECTIVES",
     "PEERS",
+    "PLUGIN_PEERS",
     "QUALITY_DATASETS",
     "QUICK_DATASETS",
     "RUN_COLUMNS",
