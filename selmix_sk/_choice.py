@@ -12,21 +12,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ._confusion import recalls
 from ._record import HISTORY_COLUMNS, pooled_confusions, pooled_history
 
 __all__ = [
-    "MEAN_RECALL_SLACK",
     "RefreshChoice",
     "RefreshRule",
     "choose_refresh",
     "select_refresh",
 ]
 
-# Fine-tuning for one objective may trade the classes' mean recall for it; the
-# refresh kept gives up at most this much of the start's, on the held-out record.
-MEAN_RECALL_SLACK = 0.01
-# Scores and recalls closer than this count as equal.
+# Scores closer than this count as equal.
 _TOLERANCE = 1e-12
 
 
@@ -36,8 +31,7 @@ class RefreshChoice:
     The rule of :func:`select_refresh`, one refresh at a time, so that a
     network fine-tuned alone need not keep a copy of its weights at every
     refresh: only at the start and at the current candidate, the best
-    refresh so far whose mean recall is at most ``mean_recall_slack`` below
-    the start's. Refreshes rank by ``objective.score`` of the argmax
+    refresh so far. Refreshes rank by ``objective.score`` of the argmax
     confusion matrix, ties broken by ``objective.value`` of the mean
     probabilities, the earlier refresh winning a full tie. The candidate is
     kept if its score leads the start's by at least ``min_lead``; else the
@@ -51,8 +45,6 @@ class RefreshChoice:
     objective : Objective
     min_lead : float, default=0.0
         How much the kept refresh's score must beat the start's by.
-    mean_recall_slack : float, default=inf
-        How far below the start's mean recall the kept refresh's may be.
     keep_best : bool, default=True
         False keeps the latest refresh, whatever its score.
 
@@ -77,10 +69,9 @@ class RefreshChoice:
     1
     """
 
-    def __init__(self, objective, *, min_lead=0.0, mean_recall_slack=np.inf, keep_best=True):
+    def __init__(self, objective, *, min_lead=0.0, keep_best=True):
         self.objective = objective
         self.min_lead = min_lead
-        self.mean_recall_slack = mean_recall_slack
         self.keep_best = keep_best
         self.n_offered = 0
         self.candidate = None
@@ -98,12 +89,10 @@ class RefreshChoice:
         if not self.keep_best:
             self.candidate = index
             return True
-        mean_recall = recalls(counted)[0].mean()
         score = self.objective.score(counted)
         if index == 0:
-            self._start_score, self._start_mean_recall = score, mean_recall
-        elif (mean_recall < self._start_mean_recall - self.mean_recall_slack - _TOLERANCE
-              or score < self._best[0]):
+            self._start_score = score
+        elif score < self._best[0]:
             return False
         # The soft value only breaks ties: computed for a refresh whose score is not behind.
         key = (score, self.objective.value(soft))
@@ -123,30 +112,28 @@ class RefreshChoice:
         return self.candidate if leads else 0
 
 
-def select_refresh(objective, counted, soft, *, min_lead=0.0, mean_recall_slack=np.inf,
-                   keep_best=True):
+def select_refresh(objective, counted, soft, *, min_lead=0.0, keep_best=True):
     """The refresh to keep: the best on the held-out record, if it beats the start.
 
     Ranks the refreshes by ``objective.score`` of the argmax confusion
     matrices and breaks ties, common where a class has a few held-out
     samples, by the objective on the mean probabilities. The best replaces
     the start, the network fine-tuning began from, only if its score leads
-    the start's by at least ``min_lead`` and its mean recall is at most
-    ``mean_recall_slack`` below the start's; else the start is kept. So
-    fine-tuning does no harm on the signal it trusts. :class:`RefreshChoice`
+    the start's by at least ``min_lead``; else the start is kept. So
+    fine-tuning does no harm to the objective on the signal it trusts; it
+    may trade the classes' mean recall for it. :class:`RefreshChoice`
     applies the rule as the refreshes come.
 
     ``fit`` asks for a lead of one held-out sample of the smallest class:
     a smaller one is within what a single sample moves, and picking the
-    best of many refreshes on such a record fits its noise. And it lets
-    the mean recall give up ``MEAN_RECALL_SLACK`` at most.
+    best of many refreshes on such a record fits its noise.
 
     Parameters
     ----------
     objective : Objective
     counted, soft : ndarray of shape (n_refreshes, K, K)
         From :func:`pooled_confusions`; the first refresh is the start.
-    min_lead, mean_recall_slack, keep_best
+    min_lead, keep_best
         The rule, as in :class:`RefreshChoice`.
 
     Returns
@@ -164,20 +151,21 @@ def select_refresh(objective, counted, soft, *, min_lead=0.0, mean_recall_slack=
     >>> select_refresh(make_objective("min_recall"), records, records, min_lead=1 / 5)
     1
 
-    A lead of less than one sample of the smallest class keeps the start, and
-    so does a lead bought with mean recall (0.7 at the start, 0.6 here):
+    A lead of less than one sample of the smallest class keeps the start; a
+    lead of one is kept even where it costs mean recall (0.7 at the start,
+    0.6 here):
 
     >>> slightly = np.array([[0.5, 0.0], [0.28, 0.22]])  # 1.0 and 0.44
     >>> traded = np.array([[0.3, 0.2], [0.2, 0.3]])  # 0.6 and 0.6
-    >>> records = np.stack([start, slightly, traded])
-    >>> select_refresh(make_objective("min_recall"), records, records, min_lead=1 / 5,
-    ...                mean_recall_slack=0.01)
+    >>> objective = make_objective("min_recall")
+    >>> select_refresh(objective, np.stack([start, slightly]), np.stack([start, slightly]),
+    ...                min_lead=1 / 5)
     0
-    >>> select_refresh(make_objective("min_recall"), records, records)
-    2
+    >>> select_refresh(objective, np.stack([start, traded]), np.stack([start, traded]),
+    ...                min_lead=1 / 5)
+    1
     """
-    choice = RefreshChoice(objective, min_lead=min_lead, mean_recall_slack=mean_recall_slack,
-                           keep_best=keep_best)
+    choice = RefreshChoice(objective, min_lead=min_lead, keep_best=keep_best)
     for C, S in zip(counted, soft, strict=True):
         choice.offer(C, S)
     return choice.kept
@@ -196,30 +184,30 @@ class RefreshRule:
         smallest class (``min_lead = 1 / n_smallest``): a smaller lead is
         within what a single sample moves, and picking the best of many
         refreshes on such a record fits its noise.
-    mean_recall_slack : float, default=inf
-        How far below the start's mean recall the kept refresh's may be.
 
     Examples
     --------
     >>> import numpy as np
     >>> from selmix_sk._choice import RefreshRule
     >>> from selmix_sk.objectives import make_objective
-    >>> rule = RefreshRule(lead_of_a_sample=True, mean_recall_slack=0.01)
-    >>> float(rule.choice(make_objective("min_recall"), np.array([0, 0, 1, 1, 1]), 2).min_lead)
+    >>> rule = RefreshRule(lead_of_a_sample=True)
+    >>> float(rule.min_lead(np.array([0, 0, 1, 1, 1]), 2))
     0.5
     """
 
     keep_best: bool = True
     lead_of_a_sample: bool = False
-    mean_recall_slack: float = np.inf
+
+    def min_lead(self, y_held_out, n_classes):
+        """The lead over the start that a refresh needs, for held-out labels ``y_held_out``."""
+        if not self.lead_of_a_sample:
+            return 0.0
+        return 1.0 / np.bincount(y_held_out, minlength=n_classes).min()
 
     def choice(self, objective, y_held_out, n_classes):
         """A :class:`RefreshChoice` by this rule, for held-out labels ``y_held_out``."""
-        min_lead = 0.0
-        if self.lead_of_a_sample:
-            min_lead = 1.0 / np.bincount(y_held_out, minlength=n_classes).min()
-        return RefreshChoice(objective, min_lead=min_lead,
-                             mean_recall_slack=self.mean_recall_slack, keep_best=self.keep_best)
+        return RefreshChoice(objective, min_lead=self.min_lead(y_held_out, n_classes),
+                             keep_best=self.keep_best)
 
 
 def choose_refresh(networks, rule, settings):
@@ -251,10 +239,9 @@ def choose_refresh(networks, rule, settings):
     if len(networks) == 1 and networks[0].kept is not None:
         kept = networks[0].kept
     else:
-        choice = rule.choice(objective, np.concatenate(y_held_out), settings.n_classes)
-        for C, S in zip(counted, soft, strict=True):
-            choice.offer(C, S)
-        kept = choice.kept
+        min_lead = rule.min_lead(np.concatenate(y_held_out), settings.n_classes)
+        kept = select_refresh(objective, counted, soft, min_lead=min_lead,
+                              keep_best=rule.keep_best)
     for network in networks:
         network.restore(kept, settings)
     records = [network.records for network in networks]

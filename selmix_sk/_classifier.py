@@ -25,7 +25,7 @@ from ._checks import (
     tunes_offsets,
     warn_if_few_held_out,
 )
-from ._choice import MEAN_RECALL_SLACK, RefreshRule, choose_refresh
+from ._choice import RefreshRule, choose_refresh
 from ._confusion import normalised_confusion
 from ._ensemble import blend_or_refit, held_out_log_proba, predict_log_proba
 from ._members import (
@@ -179,38 +179,28 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         way.
     keep_best : bool, default=True
         Keep the weights of the refresh with the best objective on the
-        held-out data (pooled over the folds when cross-fitting), provided it
-        beats the start of fine-tuning by at least one held-out sample of the
-        smallest class and gives up at most one point of the start's mean
-        recall; else keep the start. So fine-tuning never returns a model
-        worse than its start on that signal, nor one chosen for a lead too
-        small for the signal to resolve. When the start is
-        kept and the held-out parts came from ``cv``, the networks give way
-        to one network trained on all of ``X``: the very model that
-        ``finetune_steps=0`` gives with the same ``random_state``.
-        ``partial_fit`` keeps the best refresh on its held-out part, where a
-        stream's SelMix steps are also most of a call's training. False
-        keeps the last refresh. A refresh kept after the start is blended
-        with it (see ``start_weight``).
-        Either way, fine-tuning stops with a warning if the logits stop being
-        finite, and keeps the weights of an earlier refresh. The weights of
-        every refresh are copied to the CPU while fine-tuning.
+        held-out data (pooled over the folds when cross-fitting) if it beats
+        the start of fine-tuning by one held-out sample of the smallest class
+        (a smaller lead is within what one sample moves); it may cost the
+        other classes mean recall. Else keep the start; with held-out parts
+        from ``cv``, the networks then give way to one network trained on all
+        of ``X``, the very model of ``finetune_steps=0``. ``partial_fit``
+        keeps the best refresh, its SelMix steps being most of a call's
+        training. False keeps the last refresh. Either way, fine-tuning stops
+        with a warning if the logits stop being finite, and keeps an earlier
+        refresh; the weights are copied to the CPU to go back to one.
     start_weight : "auto" or float in [0, 1), default="auto"
-        The start's share of the model that ``fit`` returns when it keeps a
-        refresh after the start, the fine-tuned networks having the rest, as
+        The start's share of the model when a refresh after it is kept, as
         WiSE-FT (Wortsman et al., CVPR 2022) blends a fine-tuned model with
-        the one it came from. A single network (a validation set, or a
-        float ``cv``) moves ``start_weight`` of the way back from the kept
-        weights to its start's, and stays one network. The fold networks of
-        cross-fitting are averaged with the network trained on all of ``X``
-        (the model of ``finetune_steps=0``, trained for this after them),
-        which gets ``start_weight`` of the probabilities. Fine-tuning steered
-        by a few held-out samples a class overfits them; the blend keeps most
-        of its gain on the objective and gives back what it cost the other
-        classes. "auto": 0.3 for a single network, 0.5 for cross-fitting,
-        whose fold networks, each trained on part of ``X``, start behind the
-        network trained on all of it. 0: the fine-tuned networks alone.
-        ``partial_fit`` does not blend.
+        its origin: a single network moves that share of the way back to its
+        start's weights; the fold networks of cross-fitting are averaged with
+        the network trained on all of ``X`` (the model of
+        ``finetune_steps=0``), which gets that share of the probabilities.
+        The blend keeps most of what fine-tuning on a few held-out samples a
+        class gains and gives back most of what it overfits. "auto": 0.3 for
+        a single network, 0.5 for fold networks, each trained on part of
+        ``X``. 0: the fine-tuned networks alone. ``partial_fit`` does not
+        blend.
     memory_size : int, default=50
         Samples of every class that ``partial_fit`` keeps in memory, a
         uniform sample of the class's stream (a reservoir per class). Each
@@ -431,8 +421,7 @@ torch.Tensor or torch.utils.data.Dataset
 
         # Train the networks.
         priors = [class_prior(labelled_counts(part[1], len(classes))) for part in parts]
-        rule = RefreshRule(self.keep_best, lead_of_a_sample=True,
-                           mean_recall_slack=MEAN_RECALL_SLACK)
+        rule = RefreshRule(self.keep_best, lead_of_a_sample=True)
         networks = train_networks(settings, parts, seeds, priors, rule=rule, n_jobs=self.n_jobs)
 
         def network_on_all_of_X():  # the very model of finetune_steps=0, drawn first

@@ -191,9 +191,14 @@ def decide_offsets(log_proba, y, objective, *, apply="auto", n_splits=5, random_
     samples it was not tuned on: the held-out samples are dealt into
     ``n_splits`` stratified folds, the offsets are tuned on all folds but
     one and predict that one, and the objective of these predictions, pooled,
-    must beat the objective without offsets. A class of a few samples
-    cannot make the offsets look better than they are, since its samples
-    are judged by offsets tuned without them.
+    must beat the objective without offsets by what one sample of the
+    smallest class moves its recall, as the choice of a refresh asks. A
+    class of a few samples cannot make the offsets look better than they
+    are, since its samples are judged by offsets tuned without them; and a
+    lead of less than one of its samples is within the noise of a
+    worst-class objective. On out-of-fold predictions of 9 tables (5
+    seeds), that lead lifted the test min recall of the offsets applied from
+    0.678 to 0.681 on average, and with validation sets from 0.622 to 0.623.
 
     Parameters
     ----------
@@ -247,10 +252,12 @@ def decide_offsets(log_proba, y, objective, *, apply="auto", n_splits=5, random_
         fold_offsets = tune_offsets(log_proba[tuning], y[tuning], objective)
         predictions[judged] = np.argmax(log_proba[judged] + fold_offsets, axis=1)
     with_offsets = objective.score(confusion_from_predictions(y, predictions, n_classes))
-    if with_offsets > without + _TIE_TOLERANCE:
+    # A class without held-out samples asks for a lead of 1: there is nothing to judge.
+    lead = 1.0 / max(np.bincount(y, minlength=n_classes).min(), 1)
+    if with_offsets >= without + lead - _TIE_TOLERANCE:
         return OffsetDecision(offsets, True, with_offsets, without,
                               "Applied: offsets tuned on other folds raise the held-out "
-                              "objective.")
+                              "objective by at least one sample of the smallest class.")
     return OffsetDecision(np.zeros(n_classes), False, with_offsets, without,
                           "Not applied: offsets tuned on other folds do not raise the "
-                          "held-out objective.")
+                          "held-out objective by one sample of the smallest class.")

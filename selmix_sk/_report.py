@@ -56,10 +56,11 @@ def kept_summary(classifier, validation=None):
     """Which weights a fit kept, and the held-out evidence for them, in two sentences.
 
     Reads the fitted ``kept_refresh_``, ``held_out_score_``,
-    ``held_out_counts_`` and ``history_`` of a
+    ``held_out_counts_``, ``decision_layer_`` and ``history_`` of a
     :class:`~selmix_sk.SelMixClassifier`: the refresh whose weights were
-    kept (0 when fine-tuning changed nothing), the objective there on the
-    held-out data, and how many held-out samples of each class that rests on.
+    kept (0 when fine-tuning changed nothing), the model's objective on the
+    held-out data (with the decision layer if it applied), and how many
+    held-out samples of each class that rests on.
 
     Parameters
     ----------
@@ -81,8 +82,8 @@ def kept_summary(classifier, validation=None):
     >>> X, y = load_iris(return_X_y=True)
     >>> clf = SelMixClassifier(finetune_steps=200, pretrain_epochs=5, cv=0.3, random_state=0)
     >>> print(kept_summary(clf.fit(X, y)))
-    Kept: fine-tuned weights (refresh 8 of 10, step 160). Held-out min_recall 0.800 on 45
-    held-out samples, 15 in the smallest class (0).
+    Kept: fine-tuned weights (refresh 8 of 10, step 160, blended with the pre-trained
+    network). Held-out min_recall 0.867 on 45 held-out samples, 15 in the smallest class (0).
     """
     keep = classifier.kept_refresh_
     if keep is None:
@@ -90,7 +91,9 @@ def kept_summary(classifier, validation=None):
     refreshes = len(classifier.history_) - 1  # the first row is the start
     if keep:
         step = classifier.history_["step"].iloc[keep]
-        kept = f"Kept: fine-tuned weights (refresh {keep} of {refreshes}, step {step})."
+        blend = ("" if classifier.start_weight == 0
+                 else ", blended with the pre-trained network")
+        kept = f"Kept: fine-tuned weights (refresh {keep} of {refreshes}, step {step}{blend})."
     elif refreshes:
         kept = (f"Kept: the pre-trained network; fine-tuning ({refreshes} "
                 f"refresh{'es' if refreshes > 1 else ''}) did not beat it by enough on the "
@@ -107,8 +110,11 @@ def kept_summary(classifier, validation=None):
         samples = f"{counts.sum():,} out-of-fold samples"
     smallest = int(np.argmin(counts))
     objective = classifier.objective if isinstance(classifier.objective, str) else "objective"
-    return (f"{kept} Held-out {objective} {classifier.held_out_score_:.3f} on {samples}, "
-            f"{counts[smallest]:,} in the smallest class ({classifier.classes_[smallest]}).")
+    # With the decision layer, the score is of its offsets tuned on the other folds.
+    layer = " with the decision layer" if classifier.decision_layer_["applied"] else ""
+    return (f"{kept} Held-out {objective} {classifier.held_out_score_:.3f}{layer} on "
+            f"{samples}, {counts[smallest]:,} in the smallest class "
+            f"({classifier.classes_[smallest]}).")
 
 
 def class_report(y_true, y_pred, classes):

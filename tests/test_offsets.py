@@ -141,6 +141,21 @@ def test_the_decision_refuses_offsets_that_fit_noise():
     assert "do not raise" in decision.reason
 
 
+def test_the_decision_asks_for_a_lead_of_one_sample_of_the_smallest_class():
+    seen = set()
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        y = np.repeat(np.arange(3), [30, 10, 5])
+        logits = 1.2 * np.eye(3)[y] + rng.normal(size=(len(y), 3))
+        logits[:, 2] -= rng.uniform(0, 2)
+        decision = decide_offsets(logits, y, "min_recall", random_state=seed)
+        gain = decision.score_with - decision.score_without
+        assert decision.applied == (gain >= 1 / 5 - 1e-12)
+        seen.add((decision.applied, gain > 0))
+    # Applied, refused though the offsets helped a little, and refused outright all occur.
+    assert seen == {(True, True), (False, True), (False, False)}
+
+
 def test_the_decision_names_classes_of_a_single_held_out_sample():
     logits, y = _noisy_logits(20, 3, seed=8)
     keep = np.r_[np.flatnonzero(y != 1), np.flatnonzero(y == 1)[0]]
