@@ -12,6 +12,7 @@ from torch.utils.data import Dataset, TensorDataset
 from torchvision.models import resnet18
 
 from selmix_sk import SelMixClassifier, SmallCNN
+from selmix_sk._finetune import DeviceSteps
 from selmix_sk._modules import channel_statistics
 from selmix_sk._pretrain import PretrainNet
 
@@ -116,11 +117,15 @@ def test_channel_statistics_of_a_dataset_read_evenly(digit_images):
     np.testing.assert_allclose(scale, [sample.std()], rtol=1e-4)
 
 
+class _DeviceStepsNet(DeviceSteps, NeuralNetClassifier):
+    """DeviceSteps alone, on skorch's own batches."""
+
+
 def test_device_steps_match_skorch_on_cpu(digit_images):
     # Deferred loss reading and mixed precision change nothing off CUDA: same weights, same log.
     X, y = digit_images
     nets = []
-    for cls in (NeuralNetClassifier, PretrainNet):
+    for cls in (NeuralNetClassifier, _DeviceStepsNet):
         torch.manual_seed(0)
         nets.append(cls(SmallCNN, module__n_classes=10, module__widths=(4, 8), max_epochs=2,
                         batch_size=64, criterion=nn.CrossEntropyLoss, train_split=None,
@@ -132,6 +137,34 @@ def test_device_steps_match_skorch_on_cpu(digit_images):
     assert losses == plain.history[:, "batches", :, "train_loss"]
     assert all(type(loss) is float for epoch in losses for loss in epoch)
     assert ours.history[:, "train_loss"] == plain.history[:, "train_loss"]
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_pretraining_slices_the_batches_that_skorch_collates(digit_images, shuffle):
+    X, y = digit_images
+    net = PretrainNet(SmallCNN, module__n_classes=10, batch_size=64, train_split=None,
+                      iterator_train__shuffle=shuffle).initialize()
+    dataset = net.get_dataset(X, y)
+    ours = list(net.get_iterator(dataset, training=True))
+    theirs = list(NeuralNetClassifier.get_iterator(net, dataset, training=True))
+    sizes = [64] * (len(X) // 64) + [len(X) % 64] * (len(X) % 64 > 0)
+    assert [len(xb) for xb, _ in ours] == [len(xb) for xb, _ in theirs] == sizes
+    ours_x, ours_y = (torch.cat(part) for part in zip(*ours, strict=True))
+    theirs_x, theirs_y = (torch.cat(part) for part in zip(*theirs, strict=True))
+    if shuffle:  # the same samples, each once, in other random orders
+        ours_order, theirs_order = torch.argsort(ours_y, stable=True), torch.argsort(
+            theirs_y, stable=True)
+        assert not torch.equal(ours_y, torch.as_tensor(y))
+        ours_x, theirs_x = ours_x.flatten(1).sum(1).sort().values, theirs_x.flatten(1).sum(
+            1).sort().values
+        torch.testing.assert_close(ours_x, theirs_x)
+        torch.testing.assert_close(ours_y[ours_order], theirs_y[theirs_order])
+    else:
+        torch.testing.assert_close(ours_x, theirs_x, rtol=0, atol=0)
+        assert torch.equal(ours_y, theirs_y)
+    # Datasets of other kinds keep skorch's loader.
+    assert isinstance(net.get_iterator(TensorDataset(torch.as_tensor(X)), training=True),
+                      torch.utils.data.DataLoader)
 
 
 def test_a_model_fitted_on_cuda_loads_where_there_is_none(digit_images, fitted):
