@@ -26,7 +26,7 @@ from sklearn.utils import check_array
 
 from ._confusion import _check_labels, confusion_from_predictions
 from ._validation import stratified_folds
-from .objectives import ScorerObjective, make_objective
+from .objectives import ConstrainedObjective, ScorerObjective, make_objective
 
 __all__ = ["OffsetDecision", "decide_offsets", "tune_offsets"]
 
@@ -79,8 +79,9 @@ def tune_offsets(log_proba, y, objective):
         Their true labels, in ``0 .. n_classes - 1``.
     objective : Objective or str
         Such as ``make_objective("min_recall")``. A scorer's objective
-        (:class:`~selmix_sk.objectives.ScorerObjective`), whose gradient costs
-        ``2 K^2`` scorer calls, gets one run of 10 iterations.
+        (:class:`~selmix_sk.objectives.ScorerObjective`, alone or under
+        constraints), whose gradient costs ``2 K^2`` scorer calls, gets one
+        run of 10 iterations.
 
     Returns
     -------
@@ -114,7 +115,7 @@ def tune_offsets(log_proba, y, objective):
     log_proba, y, objective = _check(log_proba, y, objective)
     n_samples, n_classes = log_proba.shape
     prior = np.bincount(y, minlength=n_classes) / max(n_samples, 1)
-    scorer = isinstance(objective, ScorerObjective)
+    scorer = _scores_with_a_scorer(objective)
     steps, iterations = ((_SCORER_STEPS, _SCORER_ITERATIONS) if scorer
                          else (_STEPS, _ITERATIONS))
     one_hot = np.eye(n_classes)[y]
@@ -145,6 +146,13 @@ def tune_offsets(log_proba, y, objective):
             if better or as_good_and_smaller:
                 best_offsets, best_score = offsets.copy(), max(offsets_score, best_score)
     return best_offsets - np.median(best_offsets)
+
+
+def _scores_with_a_scorer(objective):
+    """Whether the gradient of ``objective`` calls a scorer, itself or under constraints."""
+    if isinstance(objective, ConstrainedObjective):
+        objective = make_objective(objective.objective)
+    return isinstance(objective, ScorerObjective)
 
 
 @dataclass(frozen=True)
@@ -207,8 +215,8 @@ def decide_offsets(log_proba, y, objective, *, apply="auto", n_splits=5, random_
     objective : Objective or str
     apply : {"auto", True, False}, default="auto"
         True applies the offsets without the estimate, False tunes none.
-        With "auto", a scorer's objective (see :func:`tune_offsets`) is
-        skipped: the estimate would cost minutes.
+        With "auto", a scorer's objective (see :func:`tune_offsets`), alone
+        or under constraints, is skipped: the estimate would cost minutes.
     n_splits : int, default=5
     random_state : int, default=0
         Deals the folds.
@@ -238,7 +246,7 @@ def decide_offsets(log_proba, y, objective, *, apply="auto", n_splits=5, random_
     if apply is False or (isinstance(apply, (bool, np.bool_)) and not apply):
         return OffsetDecision(np.zeros(n_classes), False, np.nan, without,
                               "tune_offsets=False.")
-    if isinstance(apply, str) and isinstance(objective, ScorerObjective):
+    if isinstance(apply, str) and _scores_with_a_scorer(objective):
         return OffsetDecision(np.zeros(n_classes), False, np.nan, without,
                               "Skipped: estimating what offsets bring to a scorer's objective "
                               "would take minutes; pass tune_offsets=True to apply them.")

@@ -4,7 +4,7 @@ from sklearn.metrics import confusion_matrix
 
 from selmix_sk._confusion import confusion_from_predictions
 from selmix_sk._offsets import decide_offsets, tune_offsets
-from selmix_sk.objectives import make_objective
+from selmix_sk.objectives import ConstrainedObjective, make_objective
 
 
 def _score(objective, logits, y, offsets):
@@ -180,6 +180,17 @@ def test_a_scorers_objective_is_tuned_only_when_asked():
     asked = decide_offsets(logits, y, "f1_macro", apply=True)
     assert asked.applied
     assert _score("f1_macro", logits, y, asked.offsets) > _score("f1_macro", logits, y, 0)
+
+
+def test_a_scorer_under_constraints_is_tuned_only_when_asked():
+    # Constraints ask for the decision layer under "auto", but not at the price of 2 K^2
+    # scorer calls a gradient: the example of a constrained macro F1 took minutes.
+    logits, y = _noisy_logits(40, 3, margin=1.0, seed=10)
+    logits[:, 0] -= 1.5
+    constrained = ConstrainedObjective("f1_macro", min_coverage=0.9)
+    auto = decide_offsets(logits, y, constrained)
+    assert not auto.applied and "tune_offsets=True" in auto.reason
+    assert decide_offsets(logits, y, constrained, apply=True).applied
 
 
 def test_tune_rejects_bad_inputs():
