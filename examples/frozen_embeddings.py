@@ -56,7 +56,9 @@ def main(output=None):
     print(f"embeddings: {Z_train.shape[1]} features; {len(Z_train)} training images")
 
     fit_data = {"X": Z_train, "y": data.y_train, "X_val": Z_val, "y_val": data.y_val}
-    pretrained = SelMixClassifier(finetune_steps=0, random_state=0).fit(**fit_data)
+    # The network alone: no offsets tuned on the validation set (the decision layer).
+    pretrained = SelMixClassifier(finetune_steps=0, tune_offsets=False, random_state=0)
+    pretrained.fit(**fit_data)
     selmix = SelMixClassifier(pretrained.net_, objective="min_recall", random_state=0)
     selmix.fit(**fit_data)
     rows = []

@@ -59,7 +59,9 @@ def gain_and_pairs(model, X_val, y_val, class_prior):
 def main(output=None):
     data = load_long_tailed_digits(random_state=2)
     fit_data = {"X": data.X_train, "y": data.y_train, "X_val": data.X_val, "y_val": data.y_val}
-    pretrained = SelMixClassifier(finetune_steps=0, random_state=0).fit(**fit_data)
+    # The network alone: no offsets tuned on the validation set (the decision layer).
+    pretrained = SelMixClassifier(finetune_steps=0, tune_offsets=False, random_state=0)
+    pretrained.fit(**fit_data)
     selmix = SelMixClassifier(pretrained.net_, objective="min_recall", temperature=TEMPERATURE,
                               random_state=0).fit(**fit_data)
     prior = data.class_counts / data.class_counts.sum()

@@ -38,7 +38,9 @@ def main(output=None):
     print(f"training images per class: {data.class_counts.tolist()}")
 
     fit_data = {"X": data.X_train, "y": data.y_train, "X_val": data.X_val, "y_val": data.y_val}
-    pretrained = SelMixClassifier(finetune_steps=0, random_state=0).fit(**fit_data)
+    # The network alone: no offsets tuned on the validation set (the decision layer).
+    pretrained = SelMixClassifier(finetune_steps=0, tune_offsets=False, random_state=0)
+    pretrained.fit(**fit_data)
     selmix = SelMixClassifier(
         pretrained.net_, objective="min_recall", finetune_steps=500, random_state=0
     ).fit(**fit_data)

@@ -31,7 +31,7 @@ def main(output=None):
     data = load_long_tailed_digits(random_state=0)
     validation = {"X_val": data.X_val, "y_val": data.y_val}
 
-    baseline = SelMixClassifier(finetune_steps=0, random_state=0)
+    baseline = SelMixClassifier(finetune_steps=0, tune_offsets=False, random_state=0)
     baseline.fit(data.X_train, data.y_train, **validation)
     # Starting from the fitted network (net_) only fine-tunes a copy of it.
     selmix = SelMixClassifier(baseline.net_, objective="min_recall", random_state=0)
