@@ -27,7 +27,7 @@ from ._checks import (
 )
 from ._choice import RefreshRule, choose_refresh
 from ._confusion import normalised_confusion
-from ._ensemble import blend_or_refit, held_out_log_proba, predict_log_proba
+from ._ensemble import blend_or_refit, decide_for_model, predict_log_proba
 from ._members import (
     TrainingSettings,
     held_out_counts,
@@ -35,7 +35,6 @@ from ._members import (
     train_networks,
 )
 from ._memory import ClassReservoir
-from ._offsets import OffsetDecision, decide_offsets
 from ._persist import read_params, saved_networks, write_params
 from ._threads import estimator_threads
 from ._validation import held_out_parts
@@ -137,12 +136,14 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         pre-training; 0 gives the plain cross-entropy.
     tune_offsets : {"auto", True, False}, default="auto"
         The decision layer: per-class offsets added to the logits, tuned for
-        the objective on the held-out predictions of the model (out of fold
-        when cross-fitting; see :func:`~selmix_sk.TunedOffsetsClassifierCV`).
-        ``"auto"`` applies them where offsets tuned on some held-out samples
-        raise the objective on the others (``decision_layer_`` says what it
-        found), and holds data out for them under constraints even with
-        ``finetune_steps=0``. True applies them without that check.
+        the objective on the model's held-out predictions (see
+        :class:`~selmix_sk.TunedOffsetsClassifierCV`). ``"auto"`` applies them
+        where, tuned on some held-out samples, they raise the objective on
+        the others by one sample of the smallest class, for a model with
+        held-out predictions of its own (a validation set, a single split
+        whose network is kept) or under constraints, for which it holds data
+        out even with ``finetune_steps=0``; ``decision_layer_`` says what it
+        found. True applies them without these checks.
     head : str, default=None
         Name of the final linear layer, such as ``"fc"``; None finds it
         (``fc``, ``classifier[-1]``, ``heads.head``, ``head``, else the last
@@ -437,7 +438,8 @@ torch.Tensor or torch.utils.data.Dataset
             nets, net_weights, blend = blend_or_refit(
                 networks, keep, self.start_weight, settings,
                 refit=network_on_all_of_X if X_val is None else None)
-            decision = self._decide_offsets(networks, keep, blend, nets, parts[0][2], settings)
+            decision = decide_for_model(networks, keep, blend, nets, parts[0][2], settings,
+                                        self.tune_offsets)
 
         # Fitted state, and the memory a stream goes on from.
         self._set_fitted(device, classes, nets, net_weights, decision, networks[0].objective,
@@ -518,12 +520,12 @@ torch.Tensor or torch.utils.data.Dataset
                 settings, *part, seed=rng.randint(_MAX_SEED), prior=prior, net=net, epochs=1,
                 rule=rule if len(nets) == 1 else None,
             ))
-        with estimator_threads(self.n_threads, device, networks[0].net.module_,
-                               self._input_shape):
-            keep, history = choose_refresh(networks, rule, settings)
-            decision = self._decide_offsets(networks, keep, 0.0, [], None, settings)
         nets = [network.net for network in networks]
         net_weights = np.full(len(nets), 1.0 / len(nets))
+        with estimator_threads(self.n_threads, device, nets[0].module_, self._input_shape):
+            keep, history = choose_refresh(networks, rule, settings)
+            decision = decide_for_model(networks, keep, 0.0, nets, None, settings,
+                                        self.tune_offsets)
         self._set_fitted(device, classes, nets, net_weights, decision, networks[0].objective,
                          history, held_out_counts(networks, len(classes)))
         self._class_counts, self._n_partial_fits = counts, n_calls
@@ -534,16 +536,6 @@ torch.Tensor or torch.utils.data.Dataset
         """Whether fitting needs held-out data: to fine-tune, or to tune offsets."""
         return self.finetune_steps > 0 or tunes_offsets(self.tune_offsets, self.objective,
                                                         self.constraints)
-
-    def _decide_offsets(self, networks, keep, blend, nets, X_held_out, settings):
-        """The decision layer, on the model's pooled held-out predictions at the kept refresh."""
-        if keep is None:
-            return OffsetDecision(np.zeros(settings.n_classes), False, np.nan, np.nan,
-                                  "Nothing was held out.")
-        log_proba = held_out_log_proba(networks, keep, blend, nets, X_held_out)
-        y_held_out = np.concatenate([network.y_held_out for network in networks])
-        return decide_offsets(log_proba.numpy(), y_held_out, networks[0].objective,
-                              apply=self.tune_offsets, class_labels=settings.class_labels)
 
     def _set_fitted(self, device, classes, nets, net_weights, decision, objective, history,
                     held_out_counts):
