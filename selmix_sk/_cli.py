@@ -120,7 +120,7 @@ def _parser():
                     "mixup, and fine-tuned with SelMix. Prints their test mean, minimum and "
                     "harmonic-mean recall and fit seconds, and writes DIR/demo.csv and "
                     "DIR/demo.png (per-class recall, validation objective over fine-tuning). "
-                    "About a minute on two CPU cores.",
+                    "About half a minute on two CPU cores.",
     )
     demo.add_argument("--imbalance", type=_imbalance, default=50.0,
                       help="training images of the most frequent digit over the rarest's "
