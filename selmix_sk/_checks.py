@@ -129,6 +129,9 @@ def check_params(estimator):
         raise TypeError(f"freeze_backbone must be True or False, got {e.freeze_backbone!r}.")
     if e.augment is not None and not callable(e.augment):
         raise TypeError(f"augment must be callable or None, got {e.augment!r}.")
+    check_number("fixmatch_threshold", e.fixmatch_threshold, 0, 1)
+    check_number("fixmatch_mu", e.fixmatch_mu, 1, integer=True)
+    check_number("fixmatch_weight", e.fixmatch_weight, 0)
     if not isinstance(e.tune_offsets, (bool, np.bool_)) and not (
         isinstance(e.tune_offsets, str) and e.tune_offsets == "auto"
     ):

@@ -169,6 +169,14 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         RandAugment for the strong view) for images, without flips, which
         turn a digit into another shape; Gaussian noise scaled by every
         feature's spread otherwise (see "Unlabelled data and images").
+    fixmatch_threshold : float, default=0.95
+        FixMatch's confidence: an unlabelled sample enters the pre-training
+        loss where its weak view's largest probability reaches it.
+    fixmatch_mu : int, default=2
+        Unlabelled samples per labelled one in a pre-training batch.
+    fixmatch_weight : float, default=1.0
+        Weight of the unlabelled loss against the labelled one; 0 trains on
+        the labelled samples alone (the pool still picks mixup partners).
     indicator : {"exact", "published"}, default="exact"
         Form of the gain; see :func:`~selmix_sk.gain.compute_gain`.
     confusion : {"soft", "hard"}, default="soft"
@@ -328,6 +336,9 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         freeze_backbone=False,
         unlabeled_label=None,
         augment=None,
+        fixmatch_threshold=0.95,
+        fixmatch_mu=2,
+        fixmatch_weight=1.0,
         indicator="exact",
         confusion="soft",
         keep_best=True,
@@ -359,6 +370,9 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         self.freeze_backbone = freeze_backbone
         self.unlabeled_label = unlabeled_label
         self.augment = augment
+        self.fixmatch_threshold = fixmatch_threshold
+        self.fixmatch_mu = fixmatch_mu
+        self.fixmatch_weight = fixmatch_weight
         self.indicator = indicator
         self.confusion = confusion
         self.keep_best = keep_best

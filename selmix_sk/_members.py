@@ -67,6 +67,9 @@ class TrainingSettings:
     head: str | None
     freeze_backbone: bool
     augment: object
+    fixmatch_threshold: float
+    fixmatch_mu: int
+    fixmatch_weight: float
     indicator: str
     confusion: str
     device: str
@@ -180,7 +183,7 @@ def train_network(settings, X, y, X_held_out, y_held_out, *, seed, prior, net=No
             if built:
                 # Before any training: a network that cannot serve SelMix fails in seconds.
                 _check_module(net, first_two, settings)
-            finished = epochs == 0 or _pretrain(net, X, y, epochs, prior, settings.augment)
+            finished = epochs == 0 or _pretrain(net, X, y, epochs, prior, settings)
             steps = settings.finetune_steps if finished else 0
             network = _finetune(settings, net, X, y, X_held_out, y_held_out, seed, steps, prior,
                                 rule)
@@ -319,11 +322,13 @@ def _check_module(net, X, settings):
         )
 
 
-def _pretrain(net, X, y, epochs, prior, augment):
+def _pretrain(net, X, y, epochs, prior, settings):
     """Pre-train in place; whether every epoch ran (else the user interrupted it)."""
     epochs = epochs or net.max_epochs
     # skorch ends training quietly on KeyboardInterrupt, keeping what it learnt.
-    done = pretrain(net, X, y, class_prior=prior, epochs=epochs, augment=augment)
+    done = pretrain(net, X, y, class_prior=prior, epochs=epochs, augment=settings.augment,
+                    threshold=settings.fixmatch_threshold, mu=settings.fixmatch_mu,
+                    unlabelled_weight=settings.fixmatch_weight)
     if done < epochs:
         warnings.warn(
             f"Pre-training was interrupted after {done} of {epochs} epochs; fine-tuning is "

@@ -99,3 +99,50 @@ def test_refresh_draws_second_samples_from_the_pool_by_pseudo_label():
     # Every second sample is a pool sample predicted as its pair's class j.
     assert (second % 1 == 0.5).all()
     assert len(set((second // 4).flatten().tolist())) == 3
+
+
+def test_fixmatch_parameters_reach_the_pre_training_loss(digit_images):
+    X, y = digit_images
+    y_seen = np.where(np.arange(300) % 3 == 0, -1, y)
+    params = {**FAST, "finetune_steps": 0, "pretrain_epochs": 2, "tune_offsets": False}
+
+    def proba(**fixmatch):
+        clf = SelMixClassifier(_small_cnn(), unlabeled_label=-1, **params, **fixmatch)
+        return clf.fit(X, y_seen).predict_proba(X)
+
+    # Weight 0: the unlabelled loss counts for nothing, whatever its threshold.
+    silent = proba(fixmatch_weight=0.0, fixmatch_threshold=0.5)
+    np.testing.assert_allclose(silent, proba(fixmatch_weight=0.0, fixmatch_threshold=0.95))
+    # Weighted, a threshold that lets pseudo-labels in changes the network.
+    assert not np.allclose(silent, proba(fixmatch_weight=1.0, fixmatch_threshold=0.0))
+    # mu draws a different number of unlabelled samples a batch.
+    assert not np.allclose(proba(), proba(fixmatch_mu=1))
+
+
+@pytest.mark.parametrize(("name", "value"), [("fixmatch_threshold", 1.5),
+                                             ("fixmatch_mu", 0), ("fixmatch_weight", -1.0)])
+def test_bad_fixmatch_parameters_are_named(digit_images, name, value):
+    X, y = digit_images
+    with pytest.raises(ValueError, match=name):
+        SelMixClassifier(unlabeled_label=-1, **FAST, **{name: value}).fit(X.reshape(300, -1), y)
+
+
+def test_partial_fit_takes_chunks_with_unlabelled_samples():
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:600] / 16.0, y[:600]
+    # Two thirds of the labels hidden; the stream never hands over a hidden one.
+    y_seen = np.where(np.arange(600) % 3 > 0, -1, y)
+    clf = SelMixClassifier(unlabeled_label=-1, memory_size=5, finetune_steps=20,
+                           refresh_every=10, pretrain_epochs=1, device="cpu", random_state=0)
+    for chunk in np.array_split(np.arange(600), 3):
+        clf.partial_fit(X[chunk], y_seen[chunk], classes=np.arange(10))
+    np.testing.assert_array_equal(clf.classes_, np.arange(10))  # -1 is no class
+    # Only labelled samples are counted and kept in the class-balanced memory.
+    np.testing.assert_array_equal(clf._class_counts, np.bincount(y[::3], minlength=10))
+    assert (clf._memory.y_ >= 0).all()
+    assert np.bincount(clf._memory.y_, minlength=10).max() <= 5
+    # The replayed memory carries labelled samples only: their labels are the true ones.
+    kept = [np.flatnonzero((X == x).all(axis=1))[0] for x in clf._memory.X_]
+    np.testing.assert_array_equal(clf._memory.y_, y[kept])
+    assert (np.asarray(kept) % 3 == 0).all()
+    assert np.mean(clf.predict(X) == y) > 0.5
