@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 from ._batching import dataset_labels, input_batches
 from .callbacks import CONFUSIONS
 from .gain import INDICATORS, SELECTIONS
-from .objectives import ConstrainedObjective, make_objective
+from .objectives import ConstrainedObjective, ScorerObjective, make_objective
 
 __all__ = [
     "accepts",
@@ -30,6 +30,7 @@ __all__ = [
     "fit_classes",
     "labelled_counts",
     "resolve_device",
+    "scores_with_a_scorer",
     "tunes_offsets",
     "unlabelled_mask",
     "warn_if_few_held_out",
@@ -158,11 +159,34 @@ def tunes_offsets(tune_offsets, objective, constraints):
 
     With ``tune_offsets=True``; with "auto", under constraints: a coverage
     constraint asks for a share of predictions per class, which offsets set
-    directly while mixups move it slowly.
+    directly while mixups move it slowly. Not for a scorer's objective, which
+    "auto" skips (see :func:`scores_with_a_scorer`).
     """
     if isinstance(tune_offsets, str):  # "auto"
-        return isinstance(make_objective(objective, constraints), ConstrainedObjective)
+        objective = make_objective(objective, constraints)
+        return (isinstance(objective, ConstrainedObjective)
+                and not scores_with_a_scorer(objective))
     return bool(tune_offsets)
+
+
+def scores_with_a_scorer(objective):
+    """Whether the gradient of ``objective`` calls a scorer, itself or under constraints.
+
+    Such a gradient costs ``2 K^2`` scorer calls, which the decision layer
+    cannot afford under ``tune_offsets="auto"``.
+
+    Examples
+    --------
+    >>> from selmix_sk._checks import scores_with_a_scorer
+    >>> from selmix_sk.objectives import ConstrainedObjective, make_objective
+    >>> scores_with_a_scorer(ConstrainedObjective("f1_macro", min_coverage=0.9))
+    True
+    >>> scores_with_a_scorer(make_objective("min_recall"))
+    False
+    """
+    if isinstance(objective, ConstrainedObjective):
+        objective = make_objective(objective.objective)
+    return isinstance(objective, ScorerObjective)
 
 
 def unlabelled_mask(y, unlabeled_label):

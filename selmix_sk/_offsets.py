@@ -24,9 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.utils import check_array
 
+from ._checks import scores_with_a_scorer
 from ._confusion import _check_labels, confusion_from_predictions
 from ._validation import stratified_folds
-from .objectives import ConstrainedObjective, ScorerObjective, make_objective
+from .objectives import make_objective
 
 __all__ = ["OffsetDecision", "decide_offsets", "tune_offsets"]
 
@@ -115,7 +116,7 @@ def tune_offsets(log_proba, y, objective):
     log_proba, y, objective = _check(log_proba, y, objective)
     n_samples, n_classes = log_proba.shape
     prior = np.bincount(y, minlength=n_classes) / max(n_samples, 1)
-    scorer = _scores_with_a_scorer(objective)
+    scorer = scores_with_a_scorer(objective)
     steps, iterations = ((_SCORER_STEPS, _SCORER_ITERATIONS) if scorer
                          else (_STEPS, _ITERATIONS))
     one_hot = np.eye(n_classes)[y]
@@ -146,13 +147,6 @@ def tune_offsets(log_proba, y, objective):
             if better or as_good_and_smaller:
                 best_offsets, best_score = offsets.copy(), max(offsets_score, best_score)
     return best_offsets - np.median(best_offsets)
-
-
-def _scores_with_a_scorer(objective):
-    """Whether the gradient of ``objective`` calls a scorer, itself or under constraints."""
-    if isinstance(objective, ConstrainedObjective):
-        objective = make_objective(objective.objective)
-    return isinstance(objective, ScorerObjective)
 
 
 @dataclass(frozen=True)
@@ -246,7 +240,7 @@ def decide_offsets(log_proba, y, objective, *, apply="auto", n_splits=5, random_
     if apply is False or (isinstance(apply, (bool, np.bool_)) and not apply):
         return OffsetDecision(np.zeros(n_classes), False, np.nan, without,
                               "tune_offsets=False.")
-    if isinstance(apply, str) and _scores_with_a_scorer(objective):
+    if isinstance(apply, str) and scores_with_a_scorer(objective):
         return OffsetDecision(np.zeros(n_classes), False, np.nan, without,
                               "Skipped: estimating what offsets bring to a scorer's objective "
                               "would take minutes; pass tune_offsets=True to apply them.")

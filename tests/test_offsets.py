@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix
 
+from selmix_sk._checks import tunes_offsets
 from selmix_sk._confusion import confusion_from_predictions
 from selmix_sk._offsets import decide_offsets, tune_offsets
 from selmix_sk.objectives import ConstrainedObjective, make_objective
@@ -191,6 +192,10 @@ def test_a_scorer_under_constraints_is_tuned_only_when_asked():
     auto = decide_offsets(logits, y, constrained)
     assert not auto.applied and "tune_offsets=True" in auto.reason
     assert decide_offsets(logits, y, constrained, apply=True).applied
+    # Nor is data held out for a layer that "auto" then skips.
+    assert tunes_offsets("auto", "mean_recall", {"min_coverage": 0.9})
+    assert not tunes_offsets("auto", "f1_macro", {"min_coverage": 0.9})
+    assert tunes_offsets(True, "f1_macro", {"min_coverage": 0.9})
 
 
 def test_tune_rejects_bad_inputs():
