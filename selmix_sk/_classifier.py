@@ -557,9 +557,7 @@ torch.Tensor or torch.utils.data.Dataset
         self.device_, self.classes_, self.nets_, self.net_weights_ = (device, classes, nets,
                                                                       net_weights)
         self.offsets_ = decision.offsets
-        self.decision_layer_ = {"applied": decision.applied, "score_with": decision.score_with,
-                                "score_without": decision.score_without,
-                                "reason": decision.reason}
+        self.decision_layer_ = decision.evidence()
         self.objective_, self.history_, self.held_out_counts_ = objective, history, held_out_counts
         selected = np.flatnonzero(history["selected"].to_numpy(dtype=bool))
         self.kept_refresh_ = int(selected[0]) if len(selected) else None

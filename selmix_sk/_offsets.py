@@ -29,7 +29,7 @@ from ._confusion import _check_labels, confusion_from_predictions
 from ._validation import stratified_folds
 from .objectives import make_objective
 
-__all__ = ["OffsetDecision", "decide_offsets", "tune_offsets"]
+__all__ = ["OffsetDecision", "decide_offsets", "softmax_rows", "tune_offsets"]
 
 # Scores closer than this count as ties.
 _TIE_TOLERANCE = 1e-12
@@ -52,7 +52,8 @@ def _check(log_proba, y, objective):
     return log_proba, y, objective
 
 
-def _probabilities(scores):
+def softmax_rows(scores):
+    """The softmax of every row of ``scores`` (log-probabilities plus offsets; -inf allowed)."""
     scores = scores - scores.max(axis=1, keepdims=True)
     weights = np.exp(scores)
     return weights / weights.sum(axis=1, keepdims=True)
@@ -131,7 +132,7 @@ def tune_offsets(log_proba, y, objective):
         ascending = copy.deepcopy(objective).reset(prior)
         offsets = np.zeros(n_classes)
         for _ in range(iterations):
-            q = _probabilities(log_proba + offsets)
+            q = softmax_rows(log_proba + offsets)
             expected = one_hot.T @ q / n_samples
             ascending.update(expected)
             gain = ascending.gradient(expected)[y]
@@ -170,6 +171,11 @@ class OffsetDecision:
     score_with: float
     score_without: float
     reason: str
+
+    def evidence(self):
+        """Everything but the offsets, as the estimators' ``decision_layer_`` dict."""
+        return {"applied": self.applied, "score_with": self.score_with,
+                "score_without": self.score_without, "reason": self.reason}
 
 
 def _warn_single_samples(y, n_classes, class_labels):

@@ -9,7 +9,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._confusion import normalised_confusion
-from ._offsets import decide_offsets
+from ._offsets import decide_offsets, softmax_rows
 from .objectives import make_objective
 
 __all__ = ["TunedOffsetsClassifierCV"]
@@ -181,9 +181,7 @@ class TunedOffsetsClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimato
         decision = decide_offsets(log_proba, y_enc, objective, apply=self.tune_offsets,
                                   random_state=rng.randint(2**31), class_labels=classes)
         self.classes_, self.objective_, self.offsets_ = classes, objective, decision.offsets
-        self.decision_layer_ = {"applied": decision.applied, "score_with": decision.score_with,
-                                "score_without": decision.score_without,
-                                "reason": decision.reason}
+        self.decision_layer_ = decision.evidence()
         return self
 
     def _base_log_proba(self, X):
@@ -209,9 +207,7 @@ class TunedOffsetsClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimato
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        scores = self._scores(X)
-        scores = np.exp(scores - scores.max(axis=1, keepdims=True))
-        return scores / scores.sum(axis=1, keepdims=True)
+        return softmax_rows(self._scores(X))
 
     def predict(self, X):
         """The class of largest log-probability plus offset.
