@@ -103,8 +103,8 @@ _CONSTRAINTS = ("min_recall", "min_coverage")
 def _recall_chain(C, dpsi_drecall):
     """``d psi / d C`` from ``d psi / d recall``, with ``pi`` a function of ``C``."""
     recall, safe_pi = recalls(C)
-    D = -(dpsi_drecall * recall / safe_pi)[:, None] * np.ones_like(C)
-    D[np.diag_indices_from(D)] += dpsi_drecall / safe_pi
+    D = np.repeat(-(dpsi_drecall * recall / safe_pi)[:, None], len(C), axis=1)
+    D.flat[:: len(C) + 1] += dpsi_drecall / safe_pi  # the diagonal
     return D
 
 
