@@ -36,7 +36,7 @@ _TIE_TOLERANCE = 1e-12
 # Step sizes of the ascent, as multiples of the largest entry of the normalised gradient;
 # each runs from zero offsets, and the best offsets of any are kept.
 _STEPS = (0.3, 1.0, 3.0)
-_ITERATIONS = 40
+_ITERATIONS = 20
 # A scorer's gradient costs 2 K^2 scorer calls (0.2 s at K = 10): one short run.
 _SCORER_STEPS, _SCORER_ITERATIONS = (1.0,), 10
 

@@ -55,9 +55,13 @@ def test_selmix_lifts_min_recall_where_uniform_mixup_does_not(scores):
 
 def test_selmix_is_not_beaten_by_the_plug_in_rule(scores):
     # Per-class offsets tuned on the same validation set, on the network SelMix starts
-    # from: the post-hoc rule SelMix must match (on these seeds it leads by 0.03).
+    # from: the post-hoc rule SelMix must match. Over 10 seeds of each imbalance the two
+    # are level (SelMix +0.023, +0.003 and -0.003 at imbalance 10, 50 and 100, each within
+    # a standard error of 0.012 to 0.025); three seeds swing by 0.04 either way. This fails
+    # when fine-tuning costs the model more than that noise, where offsets on top cannot
+    # win it back.
     selmix, plugin = scores.loc["SelMix"], scores.loc["pre-trained + plug-in"]
-    assert selmix.min_recall >= plugin.min_recall
+    assert selmix.min_recall >= plugin.min_recall - 0.04
 
 
 def test_coverage_constraint_lifts_the_smallest_coverage(scores):
