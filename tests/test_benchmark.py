@@ -679,3 +679,52 @@ def test_the_frozen_backbone_section_gives_both_fits_seconds(tmp_path):
     report = write_report(tmp_path, command="test", speed=speed)[0].read_text()
     assert "- whole network: 400.0 ms a step; a fit with 5 steps 3.50 s" in report
     assert "a refresh); a fit with 2,000 steps 1.40 s" in report
+
+
+def test_semi_supervised_suite_runs_every_model_in_every_setting():
+    from selmix_sk.benchmark import SEMI_MODELS, run_semi_supervised
+
+    runs = run_semi_supervised([0], settings=[(10, 0.3), (20, 0.6)], estimator_params=TINY)
+    assert runs[["imbalance", "labelled_share"]].drop_duplicates().values.tolist() == [
+        [10, 0.3], [20, 0.6]]
+    assert runs["model"].tolist() == list(SEMI_MODELS) * 2
+    fine_tuned = runs["model"].isin(["selmix_labelled", "selmix_semi"])
+    assert runs.loc[~fine_tuned, "kept_start"].isna().all()
+    assert runs.loc[fine_tuned, "kept_start"].isin([True, False]).all()
+    # A fine-tuned model's seconds include the pre-training it went on from.
+    seconds = runs.set_index(["imbalance", "model"])["seconds"]
+    for imbalance in (10, 20):
+        assert seconds[imbalance, "selmix_semi"] > seconds[imbalance, "fixmatch_la"]
+        assert seconds[imbalance, "selmix_labelled"] > seconds[imbalance, "labelled_pretrained"]
+    assert runs["min_recall"].between(0, 1).all() and runs["mean_recall"].between(0, 1).all()
+
+
+def test_semi_supervised_section_judges_every_setting_and_the_average():
+    from selmix_sk.benchmark import SEMI_MODELS, semi_supervised_section
+
+    rows = []
+    # Imbalance 10: the pool gains 0.05 of min recall on every seed; imbalance 20: it
+    # loses 0.02 to 0.04, beyond two standard errors.
+    for imbalance, gains in ((10, [0.05, 0.05, 0.05]), (20, [-0.02, -0.03, -0.04])):
+        for seed, gain in enumerate(gains):
+            for model, min_recall in zip(SEMI_MODELS, (0.5, 0.6, 0.55, 0.6 + gain), strict=True):
+                rows.append({"imbalance": imbalance, "labelled_share": 0.3, "seed": seed,
+                             "model": model, "min_recall": min_recall, "mean_recall": 0.9,
+                             "kept_start": None if model in ("labelled_pretrained",
+                                                             "fixmatch_la") else seed == 0,
+                             "seconds": 1.0})
+    lines = semi_supervised_section(pd.DataFrame(rows))
+    assert "| imbalance 10, 30% of labels | selmix_semi | 0.650 | 0.900 | 33% | 1.0 |" in lines
+    text = "\n".join(lines)
+    assert ("- imbalance 10, 30% of labels: min recall of SelMix with the pool 0.650 against "
+            "0.600 on the labelled images (3 seeds, paired difference +0.050 ± 0.000 s.e.): "
+            "met") in text
+    assert ("- imbalance 20, 30% of labels: min recall of SelMix with the pool 0.570 against "
+            "0.600 on the labelled images (3 seeds, paired difference -0.030 ± 0.006 s.e.): "
+            "**NOT met**, below by more than two standard errors") in text
+    assert ("- imbalance 10, 30% of labels: the pool in pre-training moves min recall "
+            "+0.050 ± 0.000") in text
+    assert lines[-2] == ("- average over 2 setting(s): min recall +0.010 above SelMix on the "
+                         "labelled images (at least 0.03): NOT met")
+    assert lines[-1].endswith("mean recall +0.000 above SelMix on the labelled images "
+                              "(at least 0.0): met")

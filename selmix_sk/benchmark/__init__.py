@@ -27,7 +27,13 @@ from ._frozen import FROZEN_TARGET, run_frozen_cost
 from ._quality import METHODS, OBJECTIVES, PEERS, PLUGIN_PEERS, RUN_COLUMNS, run_quality
 from ._report import write_report
 from ._run import SUITES, run_benchmark
-from ._semi import SEMI_TARGETS, run_semi_supervised, semi_supervised_section
+from ._semi import (
+    SEMI_MODELS,
+    SEMI_SETTINGS,
+    SEMI_TARGETS,
+    run_semi_supervised,
+    semi_supervised_section,
+)
 from ._speed import GAIN_KS, literal_gain, run_speed
 from ._stream import STREAM_TARGETS, run_stream, stream_chunks, stream_section
 from ._user import USER_TARGETS, run_user_speed
@@ -45,6 +51,8 @@ __all__ = [
     "QUALITY_DATASETS",
     "QUICK_DATASETS",
     "RUN_COLUMNS",
+    "SEMI_MODELS",
+    "SEMI_SETTINGS",
     "SEMI_TARGETS",
     "STREAM_TARGETS",
     "SUITES",

@@ -544,7 +544,7 @@ def _user_speed_section(user):
 _THREADS_NOTE = (
     "- threads: the quality, cost, stream, semi-supervised and speed suites run their "
     "estimators inside `limit_threads(1)`, one torch and BLAS thread a process (the quality "
-    "suite runs `n_jobs` processes side by side), faster for these small networks than "
+    "and semi-supervised suites run `n_jobs` processes side by side), faster for these small networks than "
     "torch's thread a core; \"What a user's fit costs\" (`--suite user_speed`) times fits "
     "as a user runs them, without it"
 )

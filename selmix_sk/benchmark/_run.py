@@ -8,7 +8,7 @@ from ._data import QUALITY_DATASETS, QUICK_DATASETS
 from ._frozen import run_frozen_cost
 from ._quality import OBJECTIVES, run_quality
 from ._report import write_report
-from ._semi import run_semi_supervised
+from ._semi import SEMI_SETTINGS, run_semi_supervised
 from ._speed import run_speed
 from ._stream import run_stream
 from ._user import run_user_speed
@@ -62,7 +62,7 @@ def run_benchmark(output, *, suite="all", quick=False, seeds=None, seed=0, n_job
     seed : int, default=0
         First seed.
     n_jobs : int, default=2
-        Processes of the quality suite.
+        Processes of the quality and semi-supervised suites.
     datasets : sequence of str, default=None
         Keys of ``QUALITY_DATASETS`` or ``HELD_OUT_DATASETS``; None: all of
         ``QUALITY_DATASETS``, or ``QUICK_DATASETS`` with ``quick``.
@@ -127,8 +127,10 @@ def run_benchmark(output, *, suite="all", quick=False, seeds=None, seed=0, n_job
         stream.to_csv(output / "stream.csv", index=False)
         written.append(output / "stream.csv")
     if suite in ("all", "semi_supervised"):
-        semi = run_semi_supervised(small_seeds, estimator_params=(
-            {"pretrain_epochs": 10, "finetune_steps": 20} if quick else None), progress=progress)
+        semi = run_semi_supervised(
+            small_seeds, settings=SEMI_SETTINGS[:1] if quick else SEMI_SETTINGS,
+            estimator_params={"pretrain_epochs": 10, "finetune_steps": 20} if quick else None,
+            n_jobs=n_jobs, progress=progress)
         semi.to_csv(output / "semi_supervised.csv", index=False)
         written.append(output / "semi_supervised.csv")
     if suite in ("all", "user_speed"):
