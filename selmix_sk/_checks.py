@@ -133,6 +133,10 @@ def check_params(estimator):
     check_number("fixmatch_threshold", e.fixmatch_threshold, 0, 1)
     check_number("fixmatch_mu", e.fixmatch_mu, 1, integer=True)
     check_number("fixmatch_weight", e.fixmatch_weight, 0)
+    if not isinstance(e.fixmatch, (bool, np.bool_)) and not (
+        isinstance(e.fixmatch, str) and e.fixmatch == "auto"
+    ):
+        raise ValueError(f'fixmatch must be "auto", True or False, got {e.fixmatch!r}.')
     if not isinstance(e.tune_offsets, (bool, np.bool_)) and not (
         isinstance(e.tune_offsets, str) and e.tune_offsets == "auto"
     ):

@@ -169,6 +169,17 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         RandAugment for the strong view) for images, without flips, which
         turn a digit into another shape; Gaussian noise scaled by every
         feature's spread otherwise (see "Unlabelled data and images").
+    fixmatch : {"auto", True, False}, default="auto"
+        How an unfitted network pre-trains when some samples are unlabelled.
+        True: FixMatch. False: on the labelled samples alone, the pool only
+        picking mixup partners. "auto": ``fit`` pre-trains both ways from the
+        same initial weights and keeps FixMatch's network where its objective
+        on the held-out data leads the other's by at least one held-out
+        sample of the smallest class, else the labelled one; FixMatch where
+        nothing is held out, and in ``partial_fit``. On the semi-supervised
+        digits FixMatch lifts the worst class in some settings and costs it
+        in others (see "Unlabelled data and images"); ``pretraining_`` says
+        what each network did.
     fixmatch_threshold : float, default=0.95
         FixMatch's confidence: an unlabelled sample enters the pre-training
         loss where its weak view's largest probability reaches it.
@@ -271,6 +282,13 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         nothing was held out.
     offsets_ : ndarray of shape (n_classes,)
         Offsets added to the logits; zeros unless the decision layer applied.
+    pretraining_ : list of str
+        How each network that this call trained was pre-trained, one per
+        held-out part (the networks of ``nets_`` but the one trained on all
+        of ``X``): "supervised", "FixMatch", "labelled" (unlabelled samples
+        at hand, the labelled ones alone; see ``fixmatch``), "fitted"
+        (a network passed fitted) or "unknown" (loaded
+        from a file of an earlier version).
     decision_layer_ : dict
         What the decision layer decided: ``applied``, the held-out objective
         ``score_with`` (offsets tuned on other folds) and ``score_without``
@@ -336,6 +354,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         freeze_backbone=False,
         unlabeled_label=None,
         augment=None,
+        fixmatch="auto",
         fixmatch_threshold=0.95,
         fixmatch_mu=2,
         fixmatch_weight=1.0,
@@ -370,6 +389,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         self.freeze_backbone = freeze_backbone
         self.unlabeled_label = unlabeled_label
         self.augment = augment
+        self.fixmatch = fixmatch
         self.fixmatch_threshold = fixmatch_threshold
         self.fixmatch_mu = fixmatch_mu
         self.fixmatch_weight = fixmatch_weight
@@ -457,7 +477,8 @@ torch.Tensor or torch.utils.data.Dataset
 
         # Fitted state, and the memory a stream goes on from.
         self._set_fitted(device, classes, nets, net_weights, decision, networks[0].objective,
-                         history, held_out_counts(networks, len(classes)))
+                         history, held_out_counts(networks, len(classes)),
+                         [network.pretraining for network in networks])
         self._class_counts, self._n_partial_fits = labelled_counts(y_enc, len(classes)), 0
         self._memory = ClassReservoir(len(classes), self.memory_size).update(X, y_enc, rng)
         return self
@@ -541,7 +562,8 @@ torch.Tensor or torch.utils.data.Dataset
             decision = decide_for_model(networks, keep, 0.0, nets, None, settings,
                                         self.tune_offsets)
         self._set_fitted(device, classes, nets, net_weights, decision, networks[0].objective,
-                         history, held_out_counts(networks, len(classes)))
+                         history, held_out_counts(networks, len(classes)),
+                         [network.pretraining for network in networks])
         self._class_counts, self._n_partial_fits = counts, n_calls
         self._memory = memory.update(X, y_enc, rng)
         return self
@@ -552,8 +574,9 @@ torch.Tensor or torch.utils.data.Dataset
                                                         self.constraints)
 
     def _set_fitted(self, device, classes, nets, net_weights, decision, objective, history,
-                    held_out_counts):
+                    held_out_counts, pretraining):
         """Every fitted attribute of ``fit``, ``partial_fit`` and ``load_params``."""
+        self.pretraining_ = pretraining
         self.device_, self.classes_, self.nets_, self.net_weights_ = (device, classes, nets,
                                                                       net_weights)
         self.offsets_ = decision.offsets
@@ -681,7 +704,7 @@ torch.Tensor or torch.utils.data.Dataset
             class_prior(params["class_counts"]))
         self._set_fitted(device, params["classes"], nets, params["net_weights"],
                          params["decision"], objective, params["history"],
-                         params["held_out_counts"])
+                         params["held_out_counts"], params["pretraining"])
         self.n_features_in_, self._input_shape = params["n_features_in"], params["input_shape"]
         if params["feature_names_in"] is not None:
             self.feature_names_in_ = params["feature_names_in"]

@@ -20,8 +20,9 @@ from skorch import NeuralNet, NeuralNetClassifier
 from torch import nn
 from torch.utils.data import Dataset
 
-from ._batching import input_batches
+from ._batching import input_batches, predict_in_batches, take
 from ._checks import accepts
+from ._confusion import confusion_from_predictions
 from ._finetune import SelMixNet
 from ._modules import MLP, LogitAdjustedLoss, SmallCNN, channel_statistics
 from ._pretrain import PretrainNet, pretrain
@@ -70,6 +71,7 @@ class TrainingSettings:
     fixmatch_threshold: float
     fixmatch_mu: int
     fixmatch_weight: float
+    fixmatch: object
     indicator: str
     confusion: str
     device: str
@@ -125,6 +127,10 @@ class FittedNetwork:
         networks share the choice.
     interrupted : bool
         The user stopped its training (Ctrl-C), which ends the fit.
+    pretraining : str
+        How it was pre-trained: ``"supervised"`` (no unlabelled sample),
+        ``"FixMatch"``, ``"labelled"`` (unlabelled samples at hand, the
+        labelled ones alone) or ``"fitted"`` (none here).
     """
 
     net: NeuralNet
@@ -135,6 +141,7 @@ class FittedNetwork:
     snapshots: dict | None = None
     kept: int | None = None
     interrupted: bool = False
+    pretraining: str = "fitted"
 
     def restore(self, refresh, settings):
         """Load the weights of the refresh ``refresh`` into the network, where they were kept."""
@@ -143,7 +150,7 @@ class FittedNetwork:
 
 
 def train_network(settings, X, y, X_held_out, y_held_out, *, seed, prior, net=None, epochs=None,
-                  rule=None):
+                  rule=None, judge_pool=False):
     """Pre-train (unless fitted) and fine-tune one network.
 
     Parameters
@@ -165,6 +172,11 @@ def train_network(settings, X, y, X_held_out, y_held_out, *, seed, prior, net=No
         this rule, and keeps the weights of the start and of the candidate
         only. None: one of several networks, whose pooled record chooses after
         training; it keeps every refresh's weights.
+    judge_pool : bool, default=False
+        With unlabelled samples and ``settings.fixmatch == "auto"``, judge
+        FixMatch against the labelled samples alone on the held-out part
+        (:func:`_pretrain_judging_the_pool`); else FixMatch unless
+        ``settings.fixmatch`` is False.
 
     Returns
     -------
@@ -183,11 +195,24 @@ def train_network(settings, X, y, X_held_out, y_held_out, *, seed, prior, net=No
             if built:
                 # Before any training: a network that cannot serve SelMix fails in seconds.
                 _check_module(net, first_two, settings)
-            finished = epochs == 0 or _pretrain(net, X, y, epochs, prior, settings)
+            if epochs == 0:
+                finished, pretraining = True, "fitted"
+            elif not (np.asarray(y) < 0).any():
+                finished, pretraining = _pretrain(net, X, y, epochs, prior, settings), "supervised"
+            elif not isinstance(settings.fixmatch, str) and not settings.fixmatch:
+                labelled = np.flatnonzero(np.asarray(y) >= 0)
+                finished = _pretrain(net, take(X, labelled), y[labelled], epochs, prior, settings)
+                pretraining = "labelled"
+            elif judge_pool and settings.fixmatch == "auto" and y_held_out is not None:
+                net, finished, pretraining = _pretrain_judging_the_pool(
+                    net, X, y, X_held_out, y_held_out, epochs, prior, settings, seed)
+            else:
+                finished, pretraining = _pretrain(net, X, y, epochs, prior, settings), "FixMatch"
             steps = settings.finetune_steps if finished else 0
             network = _finetune(settings, net, X, y, X_held_out, y_held_out, seed, steps, prior,
                                 rule)
         network.interrupted |= not finished
+        network.pretraining = pretraining
         return network
 
 
@@ -201,7 +226,7 @@ def train_networks(settings, parts, seeds, priors, *, rule, n_jobs=None):
     record after training.
     """
     rule = rule if len(parts) == 1 else None
-    jobs = [((settings, *part), {"seed": seed, "prior": prior, "rule": rule})
+    jobs = [((settings, *part), {"seed": seed, "prior": prior, "rule": rule, "judge_pool": True})
             for part, seed, prior in zip(parts, seeds, priors, strict=True)]
     if effective_n_jobs(n_jobs) > 1:
         return Parallel(n_jobs=n_jobs)(delayed(train_network)(*args, **kwargs)
@@ -337,6 +362,55 @@ def _pretrain(net, X, y, epochs, prior, settings):
             stacklevel=4,
         )
     return done == epochs
+
+
+def _pretrain_judging_the_pool(net, X, y, X_held_out, y_held_out, epochs, prior, settings,
+                               seed):
+    """FixMatch on the unlabelled samples, kept where it beats the labelled samples alone.
+
+    Both pre-trainings start from the weights of ``net``. FixMatch runs first,
+    on the random streams a fit without this choice gives it; the labelled
+    one runs on streams of its own, forked, so that whichever is kept,
+    fine-tuning draws what it would have drawn. FixMatch's network is kept
+    where its objective on the held-out part (argmax predictions) leads the
+    other's by at least one held-out sample of the smallest class, as a
+    refresh must lead the start: on the semi-supervised digits, FixMatch's
+    pre-training costs the worst class in some settings and lifts it in
+    others, by as much either way.
+
+    Returns
+    -------
+    net : skorch.NeuralNet
+        The network kept.
+    finished : bool
+        Whether every epoch of its pre-training ran.
+    pretraining : {"FixMatch", "labelled"}
+    """
+    labelled_only = copy.deepcopy(net)
+    if not _pretrain(net, X, y, epochs, prior, settings):
+        return net, False, "FixMatch"
+    cuda = torch.device(settings.device).type == "cuda"
+    with torch.random.fork_rng(devices=[torch.device(settings.device)] if cuda else []):
+        torch.manual_seed(seed + 1)
+        labelled = np.flatnonzero(np.asarray(y) >= 0)
+        if not _pretrain(labelled_only, take(X, labelled), y[labelled], epochs, prior,
+                         settings):
+            return labelled_only, False, "labelled"
+    objective = settings.new_objective(prior)
+    n_classes = settings.n_classes
+
+    def held_out_score(candidate):
+        candidate.module_.eval()
+        logits = predict_in_batches(candidate.module_, X_held_out,
+                                    batch_size=max(settings.batch_size, 1024),
+                                    device=settings.device)
+        predictions = logits.argmax(1).cpu().numpy()
+        return objective.score(confusion_from_predictions(y_held_out, predictions, n_classes))
+
+    lead = 1.0 / max(np.bincount(y_held_out, minlength=n_classes).min(), 1)
+    if held_out_score(net) >= held_out_score(labelled_only) + lead - 1e-12:
+        return net, True, "FixMatch"
+    return labelled_only, True, "labelled"
 
 
 def _finetune(settings, net, X, y, X_val, y_val, seed, steps, prior, rule):

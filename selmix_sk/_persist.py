@@ -47,6 +47,7 @@ def write_params(path, estimator):
             "decision_layer": {key: value if isinstance(value, (bool, str)) else float(value)
                                for key, value in estimator.decision_layer_.items()},
             "history": estimator.history_.to_dict(orient="list"),
+            "pretraining": list(estimator.pretraining_),
             "n_partial_fits": int(getattr(estimator, "_n_partial_fits", 0)),
             "memory": None if memory is None else {
                 "size": int(memory.size),
@@ -67,7 +68,7 @@ def read_params(path):
     params : dict
         ``classes``, ``n_features_in``, ``input_shape``, ``feature_names_in``
         (or None), ``class_counts``, ``history`` (a DataFrame),
-        ``n_partial_fits``, ``memory`` (a ClassReservoir or None), ``decision``
+        ``pretraining`` (a list of str), ``n_partial_fits``, ``memory`` (a ClassReservoir or None), ``decision``
         (an OffsetDecision, with the offsets), ``modules``
         (a state dict per network), ``net_weights`` and ``held_out_counts``.
     """
@@ -110,6 +111,8 @@ def read_params(path):
         "held_out_counts": (state["held_out_counts"].numpy() if "held_out_counts" in state
                             else np.zeros(len(state["classes"]), dtype=np.int64)),
         "history": pd.DataFrame(state["history"]),
+        # Files written before the choice of pre-training did not say.
+        "pretraining": list(state.get("pretraining", ["unknown"] * len(modules))),
         "n_partial_fits": state.get("n_partial_fits", 0),
         "memory": memory,
         "modules": modules,

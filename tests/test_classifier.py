@@ -472,6 +472,7 @@ def test_save_and_load_params_without_pickle(blobs, tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
     np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))
     pd.testing.assert_frame_equal(loaded.history_, clf.history_)
+    assert loaded.pretraining_ == clf.pretraining_ == ["supervised"] * len(clf.pretraining_)
     assert loaded.score(X, labels) == clf.score(X, labels)
     with pytest.raises(ValueError, match="do not fit"):
         SelMixClassifier(NeuralNetClassifier(MLP, module__hidden_units=(8,))).load_params(path)

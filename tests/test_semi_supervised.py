@@ -120,11 +120,66 @@ def test_fixmatch_parameters_reach_the_pre_training_loss(digit_images):
 
 
 @pytest.mark.parametrize(("name", "value"), [("fixmatch_threshold", 1.5),
-                                             ("fixmatch_mu", 0), ("fixmatch_weight", -1.0)])
+                                             ("fixmatch_mu", 0), ("fixmatch_weight", -1.0),
+                                             ("fixmatch", "sometimes")])
 def test_bad_fixmatch_parameters_are_named(digit_images, name, value):
     X, y = digit_images
     with pytest.raises(ValueError, match=name):
         SelMixClassifier(unlabeled_label=-1, **FAST, **{name: value}).fit(X.reshape(300, -1), y)
+
+
+def test_fixmatch_false_pretrains_on_the_labelled_samples_alone(digit_images):
+    X, y = digit_images
+    y_seen = np.where(np.arange(300) % 3 == 0, -1, y)
+
+    def fit(**params):
+        return SelMixClassifier(_small_cnn(), unlabeled_label=-1,
+                                **{**FAST, "pretrain_epochs": 2, **params}).fit(X, y_seen)
+
+    alone = fit(fixmatch=False)
+    assert alone.pretraining_ == ["labelled"]
+    # FixMatch never runs: its settings change nothing.
+    np.testing.assert_array_equal(
+        alone.predict_proba(X),
+        fit(fixmatch=False, fixmatch_threshold=0.0, fixmatch_mu=1).predict_proba(X))
+    assert fit(fixmatch=True).pretraining_ == ["FixMatch"]
+    # Nothing held out: nothing to judge FixMatch by, so it runs.
+    assert fit(finetune_steps=0, tune_offsets=False).pretraining_ == ["FixMatch"]
+
+
+def _fifth_labelled_digits():
+    X, y = load_digits(return_X_y=True)
+    return X[:600] / 16.0, np.where(np.arange(600) % 5 > 0, -1, y[:600])
+
+
+@pytest.mark.parametrize(("seed", "kept"), [(0, "FixMatch"), (1, "labelled")])
+def test_fixmatch_auto_keeps_the_pretraining_that_leads_on_held_out_data(seed, kept):
+    # A fifth of the labels, half of them held out: FixMatch's network leads the
+    # labelled one's on the held-out half at seed 0, not at seed 1.
+    X, y_seen = _fifth_labelled_digits()
+    params = dict(unlabeled_label=-1, finetune_steps=0, tune_offsets=True,
+                  pretrain_epochs=30, cv=0.5, device="cpu", random_state=seed)
+    auto = SelMixClassifier(**params).fit(X, y_seen)
+    fixmatch = SelMixClassifier(**params, fixmatch=True).fit(X, y_seen)
+    assert auto.pretraining_ == [kept]
+    # FixMatch runs first, on the random streams it has without the choice: kept, it
+    # gives the very model of fixmatch=True.
+    same = np.array_equal(auto.predict_proba(X), fixmatch.predict_proba(X))
+    assert same == (kept == "FixMatch")
+    # Every network of cross-fitting makes its own choice, and says so.
+    folds = SelMixClassifier(**{**params, "cv": 3, "pretrain_epochs": 5}).fit(X, y_seen)
+    assert len(folds.pretraining_) == 3
+    assert set(folds.pretraining_) <= {"FixMatch", "labelled"}
+
+
+def test_pretraining_says_supervised_and_fitted():
+    X, y = load_digits(return_X_y=True)
+    params = dict(finetune_steps=4, refresh_every=2, pretrain_epochs=2, device="cpu",
+                  random_state=0)
+    clf = SelMixClassifier(**params, cv=2).fit(X[:200] / 16.0, y[:200])
+    assert clf.pretraining_ == ["supervised", "supervised"]
+    again = SelMixClassifier(clf.nets_[0], **params, cv=0.3).fit(X[:200] / 16.0, y[:200])
+    assert again.pretraining_ == ["fitted"]
 
 
 def test_partial_fit_takes_chunks_with_unlabelled_samples():

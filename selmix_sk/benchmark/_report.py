@@ -544,9 +544,9 @@ def _user_speed_section(user):
 _THREADS_NOTE = (
     "- threads: the quality, cost, stream, semi-supervised and speed suites run their "
     "estimators inside `limit_threads(1)`, one torch and BLAS thread a process (the quality "
-    "and semi-supervised suites run `n_jobs` processes side by side), faster for these small networks than "
-    "torch's thread a core; \"What a user's fit costs\" (`--suite user_speed`) times fits "
-    "as a user runs them, without it"
+    "and semi-supervised suites run `n_jobs` processes side by side), faster for these "
+    "small networks than torch's thread a core; \"What a user's fit costs\" "
+    "(`--suite user_speed`) times fits as a user runs them, without it"
 )
 
 
