@@ -182,8 +182,7 @@ def train_network(settings, X, y, X_held_out, y_held_out, *, seed, prior, net=No
     -------
     network : FittedNetwork
     """
-    cuda = torch.device(settings.device).type == "cuda"
-    with torch.random.fork_rng(devices=[torch.device(settings.device)] if cuda else []):
+    with _forked_rng(settings.device):
         torch.manual_seed(seed)
         first_two, built = next(input_batches(X, 2)), net is None
         if built:
@@ -195,19 +194,8 @@ def train_network(settings, X, y, X_held_out, y_held_out, *, seed, prior, net=No
             if built:
                 # Before any training: a network that cannot serve SelMix fails in seconds.
                 _check_module(net, first_two, settings)
-            if epochs == 0:
-                finished, pretraining = True, "fitted"
-            elif not (np.asarray(y) < 0).any():
-                finished, pretraining = _pretrain(net, X, y, epochs, prior, settings), "supervised"
-            elif not isinstance(settings.fixmatch, str) and not settings.fixmatch:
-                labelled = np.flatnonzero(np.asarray(y) >= 0)
-                finished = _pretrain(net, take(X, labelled), y[labelled], epochs, prior, settings)
-                pretraining = "labelled"
-            elif judge_pool and settings.fixmatch == "auto" and y_held_out is not None:
-                net, finished, pretraining = _pretrain_judging_the_pool(
-                    net, X, y, X_held_out, y_held_out, epochs, prior, settings, seed)
-            else:
-                finished, pretraining = _pretrain(net, X, y, epochs, prior, settings), "FixMatch"
+            net, finished, pretraining = _pretrain_as_asked(
+                net, X, y, X_held_out, y_held_out, epochs, prior, settings, seed, judge_pool)
             steps = settings.finetune_steps if finished else 0
             network = _finetune(settings, net, X, y, X_held_out, y_held_out, seed, steps, prior,
                                 rule)
@@ -364,6 +352,33 @@ def _pretrain(net, X, y, epochs, prior, settings):
     return done == epochs
 
 
+def _forked_rng(device):
+    """torch's random streams, forked: what runs inside leaves them as they were."""
+    cuda = torch.device(device).type == "cuda"
+    return torch.random.fork_rng(devices=[torch.device(device)] if cuda else [])
+
+
+def _pretrain_labelled(net, X, y, epochs, prior, settings):
+    """Pre-train in place on the labelled samples alone; whether every epoch ran."""
+    labelled = np.flatnonzero(np.asarray(y) >= 0)
+    return _pretrain(net, take(X, labelled), np.asarray(y)[labelled], epochs, prior, settings)
+
+
+def _pretrain_as_asked(net, X, y, X_held_out, y_held_out, epochs, prior, settings, seed,
+                       judge_pool):
+    """Pre-train as ``settings.fixmatch`` asks; the network, whether it finished, and how."""
+    if epochs == 0:
+        return net, True, "fitted"
+    if not (np.asarray(y) < 0).any():
+        return net, _pretrain(net, X, y, epochs, prior, settings), "supervised"
+    if not isinstance(settings.fixmatch, str) and not settings.fixmatch:
+        return net, _pretrain_labelled(net, X, y, epochs, prior, settings), "labelled"
+    if judge_pool and settings.fixmatch == "auto" and y_held_out is not None:
+        return _pretrain_judging_the_pool(net, X, y, X_held_out, y_held_out, epochs, prior,
+                                          settings, seed)
+    return net, _pretrain(net, X, y, epochs, prior, settings), "FixMatch"
+
+
 def _pretrain_judging_the_pool(net, X, y, X_held_out, y_held_out, epochs, prior, settings,
                                seed):
     """FixMatch on the unlabelled samples, kept where it beats the labelled samples alone.
@@ -389,12 +404,9 @@ def _pretrain_judging_the_pool(net, X, y, X_held_out, y_held_out, epochs, prior,
     labelled_only = copy.deepcopy(net)
     if not _pretrain(net, X, y, epochs, prior, settings):
         return net, False, "FixMatch"
-    cuda = torch.device(settings.device).type == "cuda"
-    with torch.random.fork_rng(devices=[torch.device(settings.device)] if cuda else []):
+    with _forked_rng(settings.device):
         torch.manual_seed(seed + 1)
-        labelled = np.flatnonzero(np.asarray(y) >= 0)
-        if not _pretrain(labelled_only, take(X, labelled), y[labelled], epochs, prior,
-                         settings):
+        if not _pretrain_labelled(labelled_only, X, y, epochs, prior, settings):
             return labelled_only, False, "labelled"
     objective = settings.new_objective(prior)
     n_classes = settings.n_classes

@@ -68,9 +68,10 @@ def read_params(path):
     params : dict
         ``classes``, ``n_features_in``, ``input_shape``, ``feature_names_in``
         (or None), ``class_counts``, ``history`` (a DataFrame),
-        ``pretraining`` (a list of str), ``n_partial_fits``, ``memory`` (a ClassReservoir or None), ``decision``
-        (an OffsetDecision, with the offsets), ``modules``
-        (a state dict per network), ``net_weights`` and ``held_out_counts``.
+        ``pretraining`` (a list of str), ``n_partial_fits``, ``memory`` (a
+        ClassReservoir or None), ``decision`` (an OffsetDecision, with the
+        offsets), ``modules`` (a state dict per network), ``net_weights`` and
+        ``held_out_counts``.
     """
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
