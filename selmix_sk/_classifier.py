@@ -169,7 +169,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         RandAugment for the strong view) for images, without flips, which
         turn a digit into another shape; Gaussian noise scaled by every
         feature's spread otherwise (see "Unlabelled data and images").
-    fixmatch : {"auto", True, False}, default="auto"
+    fixmatch : {True, False, "auto"}, default=True
         How an unfitted network pre-trains when some samples are unlabelled.
         True: FixMatch. False: on the labelled samples alone, the pool only
         picking mixup partners. "auto": ``fit`` pre-trains both ways from the
@@ -178,7 +178,8 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         sample of the smallest class, else the labelled one; FixMatch where
         nothing is held out, and in ``partial_fit``. On the semi-supervised
         digits FixMatch lifts the worst class in some settings and costs it
-        in others (see "Unlabelled data and images"); ``pretraining_`` says
+        in others, and "auto" did not tell them apart well enough to gain on
+        average (see "Unlabelled data and images"); ``pretraining_`` says
         what each network did.
     fixmatch_threshold : float, default=0.95
         FixMatch's confidence: an unlabelled sample enters the pre-training
@@ -354,7 +355,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         freeze_backbone=False,
         unlabeled_label=None,
         augment=None,
-        fixmatch="auto",
+        fixmatch=True,
         fixmatch_threshold=0.95,
         fixmatch_mu=2,
         fixmatch_weight=1.0,

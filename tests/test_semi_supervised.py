@@ -143,8 +143,9 @@ def test_fixmatch_false_pretrains_on_the_labelled_samples_alone(digit_images):
         alone.predict_proba(X),
         fit(fixmatch=False, fixmatch_threshold=0.0, fixmatch_mu=1).predict_proba(X))
     assert fit(fixmatch=True).pretraining_ == ["FixMatch"]
-    # Nothing held out: nothing to judge FixMatch by, so it runs.
-    assert fit(finetune_steps=0, tune_offsets=False).pretraining_ == ["FixMatch"]
+    # Nothing held out: nothing to judge FixMatch by, so "auto" runs it.
+    assert fit(fixmatch="auto", finetune_steps=0,
+               tune_offsets=False).pretraining_ == ["FixMatch"]
 
 
 def _fifth_labelled_digits():
@@ -159,15 +160,16 @@ def test_fixmatch_auto_keeps_the_pretraining_that_leads_on_held_out_data(seed, k
     X, y_seen = _fifth_labelled_digits()
     params = dict(unlabeled_label=-1, finetune_steps=0, tune_offsets=True,
                   pretrain_epochs=30, cv=0.5, device="cpu", random_state=seed)
-    auto = SelMixClassifier(**params).fit(X, y_seen)
-    fixmatch = SelMixClassifier(**params, fixmatch=True).fit(X, y_seen)
+    auto = SelMixClassifier(**params, fixmatch="auto").fit(X, y_seen)
+    fixmatch = SelMixClassifier(**params).fit(X, y_seen)  # fixmatch=True, the default
     assert auto.pretraining_ == [kept]
     # FixMatch runs first, on the random streams it has without the choice: kept, it
     # gives the very model of fixmatch=True.
     same = np.array_equal(auto.predict_proba(X), fixmatch.predict_proba(X))
     assert same == (kept == "FixMatch")
     # Every network of cross-fitting makes its own choice, and says so.
-    folds = SelMixClassifier(**{**params, "cv": 3, "pretrain_epochs": 5}).fit(X, y_seen)
+    folds = SelMixClassifier(**{**params, "cv": 3, "pretrain_epochs": 5},
+                             fixmatch="auto").fit(X, y_seen)
     assert len(folds.pretraining_) == 3
     assert set(folds.pretraining_) <= {"FixMatch", "labelled"}
 
