@@ -17,7 +17,7 @@ marks unlabelled samples with -1.
 import numpy as np
 import torch
 from skorch import NeuralNet, NeuralNetClassifier
-from skorch.callbacks import EpochTimer, PassthroughScoring
+from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
 from skorch.dataset import Dataset as SkorchDataset
 from torch.nn import functional as F
 from torch.utils.data import Dataset
@@ -165,6 +165,18 @@ def default_augment(X):
     return FeatureNoise(X.std(0, correction=0))
 
 
+def _pretraining_callbacks(verbose):
+    """skorch's default callbacks as pre-training needs them: the epoch's time and loss.
+
+    No validation scores, as pre-training has no validation split, and no
+    log unless ``verbose`` prints it: skorch's log tabulates every epoch's
+    row even when it prints nothing, 6% of a default fit on a small table.
+    """
+    callbacks = [("epoch_timer", EpochTimer()),
+                 ("train_loss", PassthroughScoring(name="train_loss", on_train=True))]
+    return [*callbacks, ("print_log", PrintLog())] if verbose else callbacks
+
+
 class _InMemoryBatches:
     """Training batches of arrays held in memory, sliced rather than collated item by item.
 
@@ -195,8 +207,9 @@ class PretrainNet(DeviceSteps, NeuralNetClassifier):
     skorch's DataLoader collates item by item, which took a third of the
     pre-training of the default MLP on a table (the same batches, in another
     random order). On CUDA, the steps of :class:`~selmix_sk._finetune.DeviceSteps`:
-    mixed precision and no synchronisation after every batch. Otherwise it is
-    :class:`skorch.NeuralNetClassifier`.
+    mixed precision and no synchronisation after every batch. Of skorch's
+    default callbacks it keeps the epoch's time and training loss, and the
+    log when ``verbose``. Otherwise it is :class:`skorch.NeuralNetClassifier`.
 
     Examples
     --------
@@ -212,6 +225,10 @@ class PretrainNet(DeviceSteps, NeuralNetClassifier):
     >>> net.predict_proba(X[:1]).shape
     (1, 2)
     """
+
+    @property
+    def _default_callbacks(self):
+        return _pretraining_callbacks(self.verbose)
 
     def get_iterator(self, dataset, training=False):
         in_memory = (isinstance(dataset, SkorchDataset) and dataset.y is not None
@@ -344,10 +361,7 @@ class FixMatchNet(DeviceSteps, NeuralNet):
 
     @property
     def _default_callbacks(self):
-        return [
-            ("epoch_timer", EpochTimer()),
-            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
-        ]
+        return _pretraining_callbacks(self.verbose)
 
     def get_dataset(self, X, y=None):
         if isinstance(X, Dataset) and not isinstance(X, SkorchDataset) and y is not None:
