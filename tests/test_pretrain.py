@@ -9,7 +9,7 @@ from skorch.callbacks import Callback
 from test_samplers import _HalfSecret
 from torch.nn import functional as F
 
-from selmix_sk import MLP, LogitAdjustedLoss
+from selmix_sk import MLP, LogitAdjustedLoss, SelMixClassifier
 from selmix_sk._modules import SmallCNN
 from selmix_sk._pretrain import (
     FeatureNoise,
@@ -186,3 +186,16 @@ def test_fixmatch_learns_from_unlabelled_moons():
 
     supervised, semi_supervised = accuracy(False), accuracy(True)
     assert semi_supervised > supervised + 0.03, (supervised, semi_supervised)
+
+
+@pytest.mark.parametrize("verbose", [0, 1, 2])
+def test_pretraining_prints_skorch_epoch_log_only_at_verbose_2(verbose, capsys):
+    X, y = make_moons(60, noise=0.2, random_state=0)
+    clf = SelMixClassifier(finetune_steps=0, pretrain_epochs=3, cv=None, verbose=verbose,
+                           random_state=0).fit(X, y)
+    log = capsys.readouterr().out
+    # skorch's table has a row an epoch; progress bars (verbose=1) go to stderr.
+    assert ("train_loss" in log) == (verbose == 2)
+    assert log.count("\n") == (5 if verbose == 2 else 0)
+    # The training loss is recorded whatever the verbosity.
+    assert len(clf.nets_[0].history[:, "train_loss"]) == 3
