@@ -69,6 +69,7 @@ class TrainingSettings:
     freeze_backbone: bool
     augment: object
     fixmatch_threshold: float
+    fixmatch_class_thresholds: bool
     fixmatch_mu: int
     fixmatch_weight: float
     fixmatch: object
@@ -340,7 +341,8 @@ def _pretrain(net, X, y, epochs, prior, settings):
     epochs = epochs or net.max_epochs
     # skorch ends training quietly on KeyboardInterrupt, keeping what it learnt.
     done = pretrain(net, X, y, class_prior=prior, epochs=epochs, augment=settings.augment,
-                    threshold=settings.fixmatch_threshold, mu=settings.fixmatch_mu,
+                    threshold=settings.fixmatch_threshold,
+                    class_thresholds=settings.fixmatch_class_thresholds, mu=settings.fixmatch_mu,
                     unlabelled_weight=settings.fixmatch_weight)
     if done < epochs:
         warnings.warn(

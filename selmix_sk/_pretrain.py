@@ -257,7 +257,9 @@ class _FixMatchBatches:
     """Each pass: the labelled samples once in batches, each with ``mu`` times as many unlabelled.
 
     Unlabelled samples are drawn uniformly with replacement, from torch's
-    global generator, as the labelled order is.
+    global generator, as the labelled order is. A batch is the labelled
+    inputs, their labels, the unlabelled inputs and their positions in the
+    unlabelled pool.
     """
 
     def __init__(self, X, y, batch_size, mu, device):
@@ -286,7 +288,7 @@ class _FixMatchBatches:
         for batch in order.split(self.batch_size):
             drawn = torch.randint(len(self.unlabelled), (self.mu * len(batch),))
             yield (self._load(batch), self.y[batch].to(self.device, non_blocking=True),
-                   self._load(self.unlabelled[drawn]))
+                   self._load(self.unlabelled[drawn]), drawn)
 
 
 class FixMatchNet(DeviceSteps, NeuralNet):
@@ -349,12 +351,13 @@ class FixMatchNet(DeviceSteps, NeuralNet):
     (3, 5)
     """
 
-    def __init__(self, module, *, augment, threshold=0.95, mu=2, unlabelled_weight=1.0,
-                 adjust_unlabelled=True, **kwargs):
+    def __init__(self, module, *, augment, threshold=0.95, class_thresholds=False, mu=2,
+                 unlabelled_weight=1.0, adjust_unlabelled=True, **kwargs):
         kwargs.setdefault("train_split", None)
         super().__init__(module, **kwargs)
         self.augment = augment
         self.threshold = threshold
+        self.class_thresholds = class_thresholds
         self.mu = mu
         self.unlabelled_weight = unlabelled_weight
         self.adjust_unlabelled = adjust_unlabelled
@@ -376,10 +379,26 @@ class FixMatchNet(DeviceSteps, NeuralNet):
         else:
             X, y = dataset, dataset_labels(dataset)
         y = torch.as_tensor(np.asarray(y), dtype=torch.long)
-        return _FixMatchBatches(X, y, self.batch_size, self.mu, self.device)
+        batches = _FixMatchBatches(X, y, self.batch_size, self.mu, self.device)
+        # Each unlabelled sample's last confident prediction, -1 until it has one.
+        self.pool_labels_ = torch.full((len(batches.unlabelled),), -1, device=self.device)
+        return batches
+
+    def _thresholds(self, pseudo_labels, n_classes):
+        """The confidence each pseudo-label needs: ``threshold``, or its class's share of it."""
+        if not self.class_thresholds:
+            return self.threshold
+        learnt = self.pool_labels_[self.pool_labels_ >= 0]
+        counts = torch.bincount(learnt, minlength=n_classes).float()
+        # While most of the pool has no confident prediction, every class counts as little
+        # learnt: the thresholds start low and rise as the network learns (FlexMatch's
+        # warm-up).
+        unlearnt = len(self.pool_labels_) - len(learnt)
+        effect = counts / max(float(counts.max()), unlearnt, 1)
+        return self.threshold * (effect / (2 - effect))[pseudo_labels]
 
     def train_step_single(self, batch, **fit_params):
-        x, y, x_unlabelled = batch
+        x, y, x_unlabelled, drawn = batch
         self._set_training(True)
         n, m = len(x), len(x_unlabelled)
         with torch.no_grad():
@@ -392,7 +411,11 @@ class FixMatchNet(DeviceSteps, NeuralNet):
             shift = self.criterion_.tau * self.criterion_.log_prior.to(weak.device)
             weak, strong = weak + shift, strong + shift
         confidence, pseudo_labels = torch.softmax(weak, dim=1).max(dim=1)
-        confident = (confidence >= self.threshold).to(strong.dtype)
+        thresholds = self._thresholds(pseudo_labels, n_classes=weak.shape[1])
+        confident = (confidence >= thresholds).to(strong.dtype)
+        if self.class_thresholds:
+            learnt = confidence >= self.threshold
+            self.pool_labels_[drawn.to(learnt.device)[learnt]] = pseudo_labels[learnt]
         unlabelled_loss = (F.cross_entropy(strong, pseudo_labels, reduction="none")
                            * confident).mean()
         loss = self.get_loss(labelled, y, training=True) + self.unlabelled_weight * unlabelled_loss
@@ -400,8 +423,8 @@ class FixMatchNet(DeviceSteps, NeuralNet):
         return {"loss": loss, "y_pred": labelled, "confident": confident.mean()}
 
 
-def pretrain(net, X, y, *, class_prior, epochs, augment=None, threshold=0.95, mu=2,
-             unlabelled_weight=1.0, adjust_unlabelled=True):
+def pretrain(net, X, y, *, class_prior, epochs, augment=None, threshold=0.95,
+             class_thresholds=False, mu=2, unlabelled_weight=1.0, adjust_unlabelled=True):
     """Pre-train an initialised skorch net in place; FixMatch where ``y`` has -1.
 
     Without unlabelled samples: ``epochs`` epochs of ``net.partial_fit``, the
@@ -424,7 +447,7 @@ def pretrain(net, X, y, *, class_prior, epochs, augment=None, threshold=0.95, mu
     epochs : int
     augment : callable, default=None
         ``augment(x, strength)``; None takes :func:`default_augment` of ``X``.
-    threshold, mu, unlabelled_weight, adjust_unlabelled
+    threshold, class_thresholds, mu, unlabelled_weight, adjust_unlabelled
         See :class:`FixMatchNet`.
 
     Returns
@@ -469,6 +492,7 @@ def pretrain(net, X, y, *, class_prior, epochs, augment=None, threshold=0.95, mu
         net.module_,
         augment=default_augment(X) if augment is None else augment,
         threshold=threshold,
+        class_thresholds=class_thresholds,
         mu=mu,
         unlabelled_weight=unlabelled_weight,
         adjust_unlabelled=adjust_unlabelled,

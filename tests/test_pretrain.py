@@ -88,7 +88,7 @@ def test_fixmatch_step_loss(threshold, adjust_unlabelled):
     x, x_unlabelled = torch.randn(16, 4), torch.randn(32, 4)
     y = torch.arange(16) % 3
     net = _fixmatch(module, threshold, adjust_unlabelled=adjust_unlabelled)
-    step = net.train_step_single((x, y, x_unlabelled))
+    step = net.train_step_single((x, y, x_unlabelled, torch.arange(32)))
     with torch.no_grad():
         log_prior = torch.log(torch.tensor([0.7, 0.2, 0.1]))
         expected = F.cross_entropy(module(x) + log_prior, y)  # adjusted on labelled samples
@@ -106,12 +106,12 @@ def test_adjusted_pseudo_labels_follow_the_training_prior():
         module.weight.zero_(), module.bias.zero_()
     x = torch.zeros(8, 4)
     step = _fixmatch(module, 0.5, prior=(0.8, 0.1, 0.1)).train_step_single(
-        (x, torch.zeros(8, dtype=torch.long), x))
+        (x, torch.zeros(8, dtype=torch.long), x, torch.arange(8)))
     # Only the adjusted prediction (probability 0.8) clears the threshold of 0.5.
     assert float(step["confident"]) == 1.0
     unadjusted = _fixmatch(module, 0.5, prior=(0.8, 0.1, 0.1), adjust_unlabelled=False)
-    assert float(unadjusted.train_step_single((x, torch.zeros(8, dtype=torch.long), x))
-                 ["confident"]) == 0.0
+    batch = (x, torch.zeros(8, dtype=torch.long), x, torch.arange(8))
+    assert float(unadjusted.train_step_single(batch)["confident"]) == 0.0
 
 
 class _Batches(Callback):
@@ -199,3 +199,38 @@ def test_pretraining_prints_skorch_epoch_log_only_at_verbose_2(verbose, capsys):
     assert log.count("\n") == (5 if verbose == 2 else 0)
     # The training loss is recorded whatever the verbosity.
     assert len(clf.nets_[0].history[:, "train_loss"]) == 3
+
+
+def test_class_thresholds_start_low_and_rise_as_the_pool_is_learnt():
+    # FlexMatch's curriculum: a class's threshold is `threshold` scaled by how much of the
+    # pool the network predicts as that class with confidence, so none at first.
+    module = torch.nn.Linear(4, 3)
+    with torch.no_grad():
+        module.weight.zero_()
+    x, y = torch.zeros(8, 4), torch.zeros(8, dtype=torch.long)
+    net = _fixmatch(module, 0.95, prior=(1 / 3, 1 / 3, 1 / 3), class_thresholds=True)
+    net.get_iterator(net.get_dataset(np.zeros((40, 4), np.float32), np.r_[[0] * 8, [-1] * 32]),
+                     training=True)
+    assert net.pool_labels_.tolist() == [-1] * 32
+
+    def step(bias, drawn):
+        with torch.no_grad():
+            module.bias.copy_(torch.tensor([bias, 0.0, 0.0]))
+        x_unlabelled = torch.zeros(len(drawn), 4)
+        return float(net.train_step_single((x, y, x_unlabelled, drawn))["confident"])
+
+    # Confidence 0.86 in class 0: below 0.95, yet it counts while nothing is learnt.
+    assert step(2.5, torch.arange(8)) == 1.0
+    assert net.pool_labels_.tolist() == [-1] * 32
+    # Confidence 0.99: a fourth of the pool is learnt as class 0, so its threshold is
+    # 0.95 * effect / (2 - effect), the effect 8 / 24 (learnt over not yet learnt).
+    assert step(5.0, torch.arange(8)) == 1.0
+    assert net.pool_labels_.tolist() == [0] * 8 + [-1] * 24
+    torch.testing.assert_close(net._thresholds(torch.tensor([0, 1]), 3),
+                               torch.tensor([0.95 * (1 / 3) / (5 / 3), 0.0]))
+    # Once the whole pool is learnt as class 0, its threshold is the full 0.95.
+    step(5.0, torch.arange(32))
+    assert step(2.5, torch.arange(8)) == 0.0
+    # A fixed threshold never lets a confidence of 0.86 count.
+    fixed = _fixmatch(module, 0.95, prior=(1 / 3, 1 / 3, 1 / 3))
+    assert float(fixed.train_step_single((x, y, x, torch.arange(8)))["confident"]) == 0.0

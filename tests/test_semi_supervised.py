@@ -117,6 +117,14 @@ def test_fixmatch_parameters_reach_the_pre_training_loss(digit_images):
     assert not np.allclose(silent, proba(fixmatch_weight=1.0, fixmatch_threshold=0.0))
     # mu draws a different number of unlabelled samples a batch.
     assert not np.allclose(proba(), proba(fixmatch_mu=1))
+    # Class thresholds start at 0 (nothing learnt), so more pseudo-labels count.
+    assert not np.allclose(proba(), proba(fixmatch_class_thresholds=True))
+
+
+def test_fixmatch_class_thresholds_must_be_a_bool(digit_images):
+    X, y = digit_images
+    with pytest.raises(TypeError, match="fixmatch_class_thresholds must be True or False"):
+        SelMixClassifier(fixmatch_class_thresholds="flex", **FAST).fit(X.reshape(300, -1), y)
 
 
 @pytest.mark.parametrize(("name", "value"), [("fixmatch_threshold", 1.5),
