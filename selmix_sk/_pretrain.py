@@ -315,6 +315,14 @@ class FixMatchNet(DeviceSteps, NeuralNet):
         on a batch on the module's device; see :func:`default_augment`.
     threshold : float, default=0.95
         Confidence a pseudo-label needs to count.
+    class_thresholds : bool, default=False
+        FlexMatch's thresholds, one a class: ``threshold`` times
+        ``e / (2 - e)`` for a pseudo-label of class c, where ``e`` is the
+        number of unlabelled samples whose last prediction reaching
+        ``threshold`` was c, over the largest such number of a class or the
+        number of samples without one, whichever is larger. Low while little
+        is learnt, and for the classes learnt least. ``pool_labels_`` holds
+        those last predictions (-1: none yet).
     mu : int, default=2
         Unlabelled samples per labelled one in a step.
     unlabelled_weight : float, default=1.0
