@@ -354,7 +354,7 @@ class FixMatchNet(DeviceSteps, NeuralNet):
     >>> _ = torch.manual_seed(0)
     >>> net = FixMatchNet(MLP(2, 2), augment=FeatureNoise(X.std(0)), criterion=LogitAdjustedLoss,
     ...                   criterion__class_prior=[0.5, 0.5], lr=0.01, batch_size=8,
-    ...                   max_epochs=3, optimizer=torch.optim.Adam).fit(X, y)
+    ...                   max_epochs=3, optimizer=torch.optim.Adam, verbose=0).fit(X, y)
     >>> len(net.history), net.history[-1, "train_batch_count"]
     (3, 5)
     """
