@@ -126,6 +126,8 @@ def check_params(estimator):
     check_number("weight_decay", e.weight_decay, 0)
     check_number("pretrain_epochs", e.pretrain_epochs, 1, integer=True)
     check_number("logit_adjustment", e.logit_adjustment, 0)
+    if not isinstance(e.finetune_refit, (bool, np.bool_)):
+        raise TypeError(f"finetune_refit must be True or False, got {e.finetune_refit!r}.")
     if not isinstance(e.freeze_backbone, (bool, np.bool_)):
         raise TypeError(f"freeze_backbone must be True or False, got {e.freeze_backbone!r}.")
     if e.augment is not None and not callable(e.augment):

@@ -30,6 +30,7 @@ from ._confusion import normalised_confusion
 from ._ensemble import blend_or_refit, decide_for_model, predict_log_proba
 from ._members import (
     TrainingSettings,
+    finetune_on_schedule,
     held_out_counts,
     train_network,
     train_networks,
@@ -59,9 +60,9 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
     ``cv``, each trained on the other folds and steered by its own, and
     their probabilities averaged at predict time, so that every sample both
     trains and steers. The refresh kept is the one with the best objective
-    on the held-out parts pooled, where it beats the start beyond what one
-    held-out sample moves; when none does, one network trained on all the
-    data replaces the folds' networks.
+    on the held-out parts pooled; a network trained on all the data shares
+    the model with the folds' networks, or replaces them where the start is
+    kept.
 
     Parameters
     ----------
@@ -228,12 +229,23 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         its origin: a single network moves that share of the way back to its
         start's weights; the fold networks of cross-fitting are averaged with
         the network trained on all of ``X`` (the model of
-        ``finetune_steps=0``), which gets that share of the probabilities.
+        ``finetune_steps=0``; see ``finetune_refit``), which gets that share
+        of the probabilities.
         The blend keeps most of what fine-tuning on a few held-out samples a
         class gains and gives back most of what it overfits. "auto": 0.3 for
         a single network, 0.5 for fold networks, each trained on part of
         ``X``. 0: the fine-tuned networks alone. ``partial_fit`` does not
         blend.
+    finetune_refit : bool, default=False
+        With cross-fitting, fine-tune the network trained on all of ``X`` too
+        before it joins the fold networks: it has nothing held out to measure
+        gains on, so it replays the pair distributions that steered the folds,
+        averaged, up to the refresh kept. It costs one more fine-tuning. On
+        the benchmark's nine tables (5 seeds, min recall) it doubled the
+        average gain of ``fit(X, y)`` over ``finetune_steps=0`` (+0.022
+        against +0.011) but harmed the cars table (-0.031 of min recall,
+        -0.047 of mean recall), so it is off by default: a hyperparameter
+        for a search to try on your data.
     memory_size : int, default=50
         Samples of every class that ``partial_fit`` keeps in memory, a
         uniform sample of the class's stream (a reservoir per class). Each
@@ -335,12 +347,13 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
     >>> clf.fit(X, y).predict(X[:3])
     array([0, 0, 0])
 
-    On iris, no refresh beats the start on the pooled held-out folds by a
-    held-out flower, so the three fold networks give way to one trained on
-    all of ``X``:
+    On iris, the last refresh ties the start's min recall on the pooled
+    held-out folds and leads it on the mean probabilities, so it is kept,
+    and the three fold networks share the model with one trained on all of
+    ``X``:
 
     >>> clf.history_["selected"].tolist(), len(clf.nets_)
-    ([True, False, False], 1)
+    ([False, False, True], 4)
     """
 
     def __init__(
@@ -376,6 +389,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         confusion="soft",
         keep_best=True,
         start_weight="auto",
+        finetune_refit=False,
         memory_size=50,
         device="auto",
         random_state=None,
@@ -412,6 +426,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         self.confusion = confusion
         self.keep_best = keep_best
         self.start_weight = start_weight
+        self.finetune_refit = finetune_refit
         self.memory_size = memory_size
         self.device = device
         self.random_state = random_state
@@ -476,10 +491,15 @@ torch.Tensor or torch.utils.data.Dataset
         rule = RefreshRule(self.keep_best, lead_of_a_sample=len(parts) == 1)
         networks = train_networks(settings, parts, seeds, priors, rule=rule, n_jobs=self.n_jobs)
 
-        def network_on_all_of_X():  # the very model of finetune_steps=0, drawn first
+        def network_on_all_of_X(schedule=()):
+            # The very model of finetune_steps=0, drawn first; with finetune_refit, fine-tuned
+            # on the pair distributions that steered the folds to the refresh they kept.
             prior = class_prior(labelled_counts(y_enc, len(classes)))
-            return train_network(settings, X, y_enc, None, None, seed=all_data_seed,
-                                 prior=prior).net
+            net = train_network(settings, X, y_enc, None, None, seed=all_data_seed,
+                                prior=prior).net
+            if schedule and self.finetune_refit:
+                finetune_on_schedule(settings, net, X, y_enc, all_data_seed, schedule)
+            return net
 
         # Choose the refresh to keep, blend with the start or refit on all of X, and tune
         # the decision layer, with the threads the networks trained with.

@@ -14,6 +14,7 @@ import torch
 
 from ._batching import predict_in_batches
 from ._checks import tunes_offsets
+from ._members import pair_schedule
 from ._offsets import OffsetDecision, decide_offsets
 
 __all__ = [
@@ -142,7 +143,10 @@ def blend_or_refit(networks, kept, start_weight, settings, *, refit=None):
     A refresh kept after the start is blended with it (``start_weight``, see
     :func:`start_share`): a single network moves that share of the way back
     to its start's weights; fold networks are averaged with the network
-    trained on all of ``X``, which ``refit()`` trains. A start kept by every
+    trained on all of ``X``, which ``refit(schedule)`` trains, handed the
+    pair distributions that steered them up to the refresh kept
+    (:func:`~selmix_sk._members.pair_schedule`) to fine-tune it on, if the
+    estimator asks. A start kept by every
     fold gives way to that network, as ``TunedThresholdClassifierCV`` refits,
     where there is ``refit`` (the held-out parts came from ``cv``). After
     Ctrl-C the fit keeps what it has: no network on all of ``X`` trains.
@@ -155,7 +159,8 @@ def blend_or_refit(networks, kept, start_weight, settings, *, refit=None):
     start_weight : "auto" or float
     settings : TrainingSettings
     refit : callable, default=None
-        Trains and returns the network on all of ``X``.
+        Trains and returns the network on all of ``X``, given the folds'
+        pair schedule.
 
     Returns
     -------
@@ -175,7 +180,7 @@ def blend_or_refit(networks, kept, start_weight, settings, *, refit=None):
         settings.tuned(nets[0]).load_state_dict(
             blend_weights(snapshots[kept], snapshots[0], blend))
     elif blend:
-        nets = [refit(), *nets]
+        nets = [refit(pair_schedule(networks, kept)), *nets]
         net_weights = np.array([blend, *np.full(len(networks), (1.0 - blend) / len(networks))])
     elif kept == 0 and refit is not None and not interrupted:
         nets, net_weights = [refit()], np.ones(1)

@@ -28,7 +28,7 @@ from ._modules import MLP, LogitAdjustedLoss, SmallCNN, channel_statistics
 from ._pretrain import PretrainNet, pretrain
 from ._samplers import make_pair_sampler
 from ._threads import estimator_threads
-from .callbacks import GainRefresh, ProgressBar
+from .callbacks import GainRefresh, PairSchedule, ProgressBar
 from .mixup import FeatureMixer, HeadOnly, head_features
 from .objectives import make_objective
 
@@ -36,7 +36,9 @@ __all__ = [
     "FittedNetwork",
     "TrainingSettings",
     "build_net",
+    "finetune_on_schedule",
     "held_out_counts",
+    "pair_schedule",
     "train_network",
     "train_networks",
 ]
@@ -143,6 +145,7 @@ class FittedNetwork:
     kept: int | None = None
     interrupted: bool = False
     pretraining: str = "fitted"
+    pairs: list | None = None
 
     def restore(self, refresh, settings):
         """Load the weights of the refresh ``refresh`` into the network, where they were kept."""
@@ -455,27 +458,7 @@ def _finetune(settings, net, X, y, X_val, y_val, seed, steps, prior, rule):
         confusion=settings.confusion,
         choice=choice,
     )
-    callbacks = [("gain_refresh", refresh)]
-    if settings.verbose and steps:
-        callbacks.append(("progress", ProgressBar(steps, desc="SelMix")))
-    SelMixNet(
-        tuned,
-        sampler=sampler,
-        mixer=mixer,
-        refresh_every=settings.refresh_every,
-        total_steps=steps,
-        criterion=nn.CrossEntropyLoss,
-        optimizer=torch.optim.SGD,
-        lr=settings.finetune_lr * settings.backbone_lr_factor,
-        optimizer__param_groups=[(f"{mixer.head_name}.*", {"lr": settings.finetune_lr})],
-        optimizer__weight_decay=settings.weight_decay,
-        # The same updates in one kernel per parameter group, on the CPU too: the
-        # fewest operations per step.
-        optimizer__fused=True,
-        batch_size=settings.batch_size,
-        callbacks=callbacks,
-        device=settings.device,
-    ).fit(X, y)
+    _selmix_net(settings, tuned, mixer, sampler, steps, ("gain_refresh", refresh)).fit(X, y)
     module.eval()
     done = refresh.records_[-1]["step"]
     if refresh.diverged_at_ is not None:
@@ -495,4 +478,72 @@ def _finetune(settings, net, X, y, X_val, y_val, seed, steps, prior, rule):
         )
     interrupted = refresh.diverged_at_ is None and done < steps
     return FittedNetwork(net, objective, y_val, refresh.records_, refresh.logits_,
-                         refresh.snapshots_, None if choice is None else choice.kept, interrupted)
+                         refresh.snapshots_, None if choice is None else choice.kept, interrupted,
+                         pairs=refresh.pair_probabilities_)
+
+
+def _selmix_net(settings, tuned, mixer, sampler, steps, steering):
+    """The SelMix fine-tuning net of ``tuned``, steered by the callback ``steering``."""
+    callbacks = [steering]
+    if settings.verbose and steps:
+        callbacks.append(("progress", ProgressBar(steps, desc="SelMix")))
+    return SelMixNet(
+        tuned,
+        sampler=sampler,
+        mixer=mixer,
+        refresh_every=settings.refresh_every,
+        total_steps=steps,
+        criterion=nn.CrossEntropyLoss,
+        optimizer=torch.optim.SGD,
+        lr=settings.finetune_lr * settings.backbone_lr_factor,
+        optimizer__param_groups=[(f"{mixer.head_name}.*", {"lr": settings.finetune_lr})],
+        optimizer__weight_decay=settings.weight_decay,
+        # The same updates in one kernel per parameter group, on the CPU too: the
+        # fewest operations per step.
+        optimizer__fused=True,
+        batch_size=settings.batch_size,
+        callbacks=callbacks,
+        device=settings.device,
+    )
+
+
+def pair_schedule(networks, kept):
+    """The pair distributions that steered ``networks`` up to the refresh ``kept``, averaged.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from selmix_sk._members import FittedNetwork, pair_schedule
+    >>> a = FittedNetwork(None, None, pairs=[torch.eye(2), torch.ones(2, 2)])
+    >>> b = FittedNetwork(None, None, pairs=[torch.zeros(2, 2), torch.ones(2, 2)])
+    >>> pair_schedule([a, b], kept=1)
+    [tensor([[0.5000, 0.0000],
+            [0.0000, 0.5000]])]
+    """
+    return [torch.stack([network.pairs[period] for network in networks]).mean(0)
+            for period in range(kept)]
+
+
+def finetune_on_schedule(settings, net, X, y, seed, schedule):
+    """SelMix fine-tuning of ``net`` on ``X``, the pair distributions given, not measured.
+
+    A network trained on all of ``X`` has nothing held out to measure its
+    gains on. It is fine-tuned instead with the pair distributions that
+    steered the fold networks, refresh by refresh: ``schedule[r]`` for the
+    ``r``-th refresh period, with the learning rates of a full fine-tuning
+    (``settings.finetune_steps``), stopped after ``len(schedule)`` periods.
+    """
+    device = torch.device(settings.device)
+    tuned = settings.tuned(net)
+    if settings.freeze_backbone:
+        X = head_features(net.module_, X, head=settings.head)
+    mixer = FeatureMixer(tuned, "head" if settings.freeze_backbone else settings.head)
+    sampler = make_pair_sampler(X, y, settings.n_classes, settings.batch_size,
+                                settings.mixup_lambda_min, seed, device)
+    fine_tuning = _selmix_net(settings, tuned, mixer, sampler, settings.finetune_steps,
+                              ("pair_schedule", PairSchedule(schedule)))
+    with _forked_rng(settings.device):
+        torch.manual_seed(seed)
+        fine_tuning.fit(X, y, epochs=len(schedule))
+    net.module_.eval()
+    return net

@@ -17,6 +17,7 @@ from .gain import compute_gain, pair_probabilities
 
 __all__ = [
     "GainRefresh",
+    "PairSchedule",
     "ProgressBar",
     "evaluate_validation",
     "history_row",
@@ -111,6 +112,9 @@ class GainRefresh(Callback):
         gain, multipliers.
     logits_ : list of torch.Tensor
         The logits on the validation set at every refresh, on the CPU.
+    pair_probabilities_ : list of torch.Tensor
+        The pair distribution handed to the sampler at every refresh, on
+        the CPU (see :class:`PairSchedule`, which replays such a list).
     snapshots_ : dict
         The module's state on the CPU by refresh index: at every refresh, or
         at the start and ``choice``'s candidate; empty unless ``snapshots``.
@@ -159,6 +163,7 @@ class GainRefresh(Callback):
     def initialize(self):
         self.records_ = []
         self.logits_ = []
+        self.pair_probabilities_ = []
         self.snapshots_ = {}
         self.diverged_at_ = None
         return self
@@ -201,9 +206,9 @@ class GainRefresh(Callback):
             indicator=self.indicator,
             class_prior=steering.sum(1).clamp_min(1e-12),
         )
-        net.sampler.set_pair_probabilities(
-            pair_probabilities(gain, self.selection, self.temperature)
-        )
+        probabilities = pair_probabilities(gain, self.selection, self.temperature)
+        net.sampler.set_pair_probabilities(probabilities)
+        self.pair_probabilities_.append(probabilities.cpu())
         self.records_.append(history_row(self.objective, self.class_labels, step, value, C,
                                          float(gain.max()), self.objective.multipliers))
         self.logits_.append(logits.cpu())
@@ -231,6 +236,60 @@ class GainRefresh(Callback):
         self.refresh(net, step=int(steps))
         net.history.record("valid_objective", self.records_[-1]["objective"])
 
+
+
+class PairSchedule(Callback):
+    """Hands the sampler given pair distributions, one per refresh period.
+
+    Where :class:`GainRefresh` measures the gains on held-out data, this
+    replays distributions measured elsewhere: ``probabilities[r]`` steers
+    the ``r``-th period. With unlabelled samples in the sampler, the network
+    pseudo-labels them at every refresh, as under :class:`GainRefresh`.
+
+    Parameters
+    ----------
+    probabilities : sequence of torch.Tensor of shape (K, K)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from selmix_sk import MLP
+    >>> from selmix_sk._finetune import SelMixNet
+    >>> from selmix_sk._samplers import PairSampler
+    >>> from selmix_sk.callbacks import PairSchedule
+    >>> from selmix_sk.mixup import FeatureMixer
+    >>> X, y = torch.randn(60, 4), torch.arange(60) % 3
+    >>> only_0_1 = torch.zeros(3, 3)
+    >>> only_0_1[0, 1] = 1.0
+    >>> sampler = PairSampler(X, y, 3, 8, 0.6, torch.Generator().manual_seed(0))
+    >>> module = MLP(4, 3, hidden_units=(8,))
+    >>> net = SelMixNet(module, sampler=sampler, mixer=FeatureMixer(module), refresh_every=5,
+    ...                 total_steps=10, criterion=nn.CrossEntropyLoss,
+    ...                 optimizer=torch.optim.SGD, lr=0.01, device="cpu",
+    ...                 callbacks=[("pair_schedule", PairSchedule([only_0_1] * 2))]).fit(X, y)
+    >>> sampler.pair_probabilities.reshape(3, 3)[0, 1].item()
+    1.0
+    """
+
+    def __init__(self, probabilities):
+        self.probabilities = probabilities
+
+    def _hand(self, net, period):
+        if period >= len(self.probabilities):
+            return
+        if net.sampler.n_unlabelled:
+            training = net.module_.training
+            net.module_.eval()
+            net.sampler.set_pseudo_labels(pseudo_labels(net.module_, net.sampler))
+            net.module_.train(training)
+        net.sampler.set_pair_probabilities(self.probabilities[period])
+
+    def on_train_begin(self, net, **kwargs):
+        self._hand(net, 0)
+
+    def on_epoch_end(self, net, **kwargs):
+        self._hand(net, len(net.history))
 
 
 class ProgressBar(Callback):

@@ -246,6 +246,7 @@ def test_tiny_classes_fit(blobs):
         ({"refresh_every": 0}, ValueError, "refresh_every"),
         ({"start_weight": 1.0}, ValueError, r"start_weight must be in \[0, 1\)"),
         ({"start_weight": None}, TypeError, "start_weight"),
+        ({"finetune_refit": "yes"}, TypeError, "finetune_refit must be True or False"),
         ({"start_weight": "half"}, ValueError, 'start_weight must be "auto" or a number'),
         ({"cv": 1.0}, ValueError, "held-out share"),
         ({"cv": 1}, ValueError, "number of folds"),

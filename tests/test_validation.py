@@ -216,6 +216,27 @@ def test_cross_fitting_that_keeps_the_start_refits_one_network_on_all_the_data(b
     assert len(kept_last.nets_) == 4
 
 
+def test_finetune_refit_replays_the_folds_pair_distributions(blobs):
+    # Uniform selection steers every fold alike, so the mean schedule is uniform: the
+    # network on all of X is the network of finetune_steps=0 fine-tuned on it, as many
+    # refresh periods as the refresh kept (the last, without keep_best), drawing with the
+    # seed that trained it.
+    X, y = blobs
+    params = {**FAST, "cv": 3, "keep_best": False, "selection": "uniform"}
+    clf = SelMixClassifier(**params, finetune_refit=True).fit(X, y)
+    np.testing.assert_allclose(clf.net_weights_, [0.5, 1 / 6, 1 / 6, 1 / 6])
+    start = SelMixClassifier(**{**params, "finetune_steps": 0}).fit(X, y)
+    settings = _members.TrainingSettings.of(clf, clf.classes_, "cpu")
+    seed = np.random.RandomState(FAST["random_state"]).randint(_classifier._MAX_SEED)
+    uniform, X = torch.ones(3, 3, dtype=torch.float64), X.astype(np.float32)
+    _members.finetune_on_schedule(settings, start.net_, X, y, seed, [uniform] * 4)
+    np.testing.assert_array_equal(_probabilities(clf.nets_[0], X), _probabilities(start.net_, X))
+    # A period less is another network.
+    once_less = SelMixClassifier(**{**params, "finetune_steps": 0}).fit(X, y)
+    _members.finetune_on_schedule(settings, once_less.net_, X, y, seed, [uniform] * 3)
+    assert not np.array_equal(_probabilities(once_less.net_, X), _probabilities(start.net_, X))
+
+
 def _probabilities(net, X):
     return torch.softmax(net.forward(X.astype(np.float32)).double(), 1).numpy()
 
