@@ -241,9 +241,9 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         before it joins the fold networks: it has nothing held out to measure
         gains on, so it replays the pair distributions that steered the folds,
         averaged, up to the refresh kept. It costs one more fine-tuning. On
-        the benchmark's nine tables (5 seeds, min recall) it doubled the
-        average gain of ``fit(X, y)`` over ``finetune_steps=0`` (+0.022
-        against +0.011) but harmed the cars table (-0.031 of min recall,
+        the benchmark's nine tables (5 seeds, min recall) it raised the
+        average gain of ``fit(X, y)`` over ``finetune_steps=0`` from +0.013
+        to +0.022 but harmed the cars table (-0.031 of min recall,
         -0.047 of mean recall), so it is off by default: a hyperparameter
         for a search to try on your data.
     memory_size : int, default=50
