@@ -438,13 +438,8 @@ def _finetune(settings, net, X, y, X_val, y_val, seed, steps, prior, rule):
         return FittedNetwork(net, objective)
     choice = None if rule is None else rule.choice(objective, y_val, settings.n_classes)
     device = torch.device(settings.device)
-    module, tuned = net.module_, settings.tuned(net)
     if settings.freeze_backbone:
-        # The backbone never changes: its output is computed once, and the head trains alone.
-        X, X_val = (head_features(module, part, head=settings.head) for part in (X, X_val))
-    mixer = FeatureMixer(tuned, "head" if settings.freeze_backbone else settings.head)
-    sampler = make_pair_sampler(X, y, settings.n_classes, settings.batch_size,
-                                settings.mixup_lambda_min, seed, device)
+        X_val = head_features(net.module_, X_val, head=settings.head)
     refresh = GainRefresh(
         X_val if isinstance(X_val, Dataset) else torch.as_tensor(X_val, device=device),
         torch.as_tensor(y_val, device=device),
@@ -458,8 +453,7 @@ def _finetune(settings, net, X, y, X_val, y_val, seed, steps, prior, rule):
         confusion=settings.confusion,
         choice=choice,
     )
-    _selmix_net(settings, tuned, mixer, sampler, steps, ("gain_refresh", refresh)).fit(X, y)
-    module.eval()
+    _selmix_fit(settings, net, X, y, seed, steps, ("gain_refresh", refresh))
     done = refresh.records_[-1]["step"]
     if refresh.diverged_at_ is not None:
         warnings.warn(
@@ -482,12 +476,23 @@ def _finetune(settings, net, X, y, X_val, y_val, seed, steps, prior, rule):
                          pairs=refresh.pair_probabilities_)
 
 
-def _selmix_net(settings, tuned, mixer, sampler, steps, steering):
-    """The SelMix fine-tuning net of ``tuned``, steered by the callback ``steering``."""
+def _selmix_fit(settings, net, X, y, seed, steps, steering, **fit_params):
+    """SelMix fine-tuning of ``net`` on ``(X, y)`` in place, steered by the callback ``steering``.
+
+    ``steps`` sets the learning-rate schedule; ``fit_params`` go to skorch's
+    ``fit`` (``epochs`` stops it after that many refresh periods).
+    """
+    tuned = settings.tuned(net)
+    if settings.freeze_backbone:
+        # The backbone never changes: its output is computed once, and the head trains alone.
+        X = head_features(net.module_, X, head=settings.head)
+    mixer = FeatureMixer(tuned, "head" if settings.freeze_backbone else settings.head)
+    sampler = make_pair_sampler(X, y, settings.n_classes, settings.batch_size,
+                                settings.mixup_lambda_min, seed, torch.device(settings.device))
     callbacks = [steering]
     if settings.verbose and steps:
         callbacks.append(("progress", ProgressBar(steps, desc="SelMix")))
-    return SelMixNet(
+    SelMixNet(
         tuned,
         sampler=sampler,
         mixer=mixer,
@@ -504,7 +509,8 @@ def _selmix_net(settings, tuned, mixer, sampler, steps, steering):
         batch_size=settings.batch_size,
         callbacks=callbacks,
         device=settings.device,
-    )
+    ).fit(X, y, **fit_params)
+    net.module_.eval()
 
 
 def pair_schedule(networks, kept):
@@ -533,17 +539,8 @@ def finetune_on_schedule(settings, net, X, y, seed, schedule):
     ``r``-th refresh period, with the learning rates of a full fine-tuning
     (``settings.finetune_steps``), stopped after ``len(schedule)`` periods.
     """
-    device = torch.device(settings.device)
-    tuned = settings.tuned(net)
-    if settings.freeze_backbone:
-        X = head_features(net.module_, X, head=settings.head)
-    mixer = FeatureMixer(tuned, "head" if settings.freeze_backbone else settings.head)
-    sampler = make_pair_sampler(X, y, settings.n_classes, settings.batch_size,
-                                settings.mixup_lambda_min, seed, device)
-    fine_tuning = _selmix_net(settings, tuned, mixer, sampler, settings.finetune_steps,
-                              ("pair_schedule", PairSchedule(schedule)))
     with _forked_rng(settings.device):
         torch.manual_seed(seed)
-        fine_tuning.fit(X, y, epochs=len(schedule))
-    net.module_.eval()
+        _selmix_fit(settings, net, X, y, seed, settings.finetune_steps,
+                    ("pair_schedule", PairSchedule(schedule)), epochs=len(schedule))
     return net
