@@ -417,6 +417,24 @@ def test_average_gain_over_data_sets():
     np.testing.assert_allclose(gains["min_recall"], (0.025, 2))
 
 
+def test_best_method_of_each_data_set_scales_the_average_gain(tmp_path):
+    runs = _no_validation_runs()
+    gain, n, best = _stats._best_method_gains(runs, "pre-trained, fit(X, y)")["min_recall"]
+    # "a": gradient boosting + plug-in, 0.65 against 0.55; "b": SelMix, 0.52 against 0.50.
+    np.testing.assert_allclose((gain, n), (0.06, 2))
+    assert best == {"gradient boosting + plug-in": 1, "SelMix": 1}
+    # Methods fitted with a validation set trained on other data: they are left out, and
+    # SelMix + decision layer, 0.64, is the best of "a".
+    runs.loc[runs["method"] == "gradient boosting + plug-in", "validation"] = "explicit"
+    np.testing.assert_allclose(
+        _stats._best_method_gains(runs, "pre-trained, fit(X, y)")["min_recall"][0], 0.055)
+    report = write_report(tmp_path, command="test", runs=_no_validation_runs())[0].read_text()
+    assert ("For scale, (a) min_recall: the best method of each data set among those without a "
+            "validation set, chosen after the fact, gains +0.060 over pre-trained, fit(X, y) on "
+            "the target on average over 2 data sets (best: SelMix on 1, gradient boosting + "
+            "plug-in on 1).") in report
+
+
 def test_selmix_against_the_best_peer_of_each_data_set():
     lines, losses, within_noise, total = _stats._peer_verdicts(_no_validation_runs(),
                                                                "SelMix, fit(X, y)")

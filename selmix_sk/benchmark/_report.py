@@ -31,6 +31,7 @@ from ._stats import (
     _NO_VALIDATION_GAIN,
     _PLUGIN_SHARE,
     _average_gains,
+    _best_method_gains,
     _cases,
     _digits_coverage,
     _digits_gains,
@@ -148,6 +149,13 @@ def _no_validation_section(runs):
                           "cases", verdicts, Fraction(1, 2))
                 for (name, peer), verdicts in peers.items() if verdicts[3]]
     lines += ["Targets:", "", *targets, ""]
+    for objective, (gain, n, best) in _best_method_gains(runs, start).items():
+        winners = ", ".join(f"{method} on {count}" for method, count in
+                            sorted(best.items(), key=lambda item: (-item[1], item[0])))
+        lines += [f"For scale, (a) {objective}: the best method of each data set among those "
+                  "without a validation set, chosen after the fact, gains "
+                  f"{gain:+.3f} over {start} on the target on average over {n} data sets "
+                  f"(best: {winners}).", ""]
     if harm_none[3]:
         lines += [f"(a) {selmix} against {start}:", "", *harm_none[0], ""]
     if harm_explicit[3]:

@@ -195,6 +195,25 @@ def _average_gains(runs, selmix, start):
             for objective, values in gains.items()}
 
 
+def _best_method_gains(runs, start):
+    """Per objective: the mean over data sets of the best method's gain over ``start``.
+
+    The best method of a data set is the one with the highest mean target
+    there among those fitted, as ``start`` is, without a validation set,
+    chosen after the fact: a scale for :func:`_average_gains`, which no
+    single method need reach. Returns ``{objective: (gain, number of data
+    sets, {method: number of data sets it is best on})}``.
+    """
+    found = {}
+    for _, objective, group in _cases(runs[runs["validation"] == "none"], start):
+        means = _per_seed(group, _JUDGED[objective]).mean()
+        gains, best = found.setdefault(objective, ([], {}))
+        gains.append(means.max() - means[start])
+        best[means.idxmax()] = best.get(means.idxmax(), 0) + 1
+    return {objective: (float(np.mean(gains)), len(gains), best)
+            for objective, (gains, best) in found.items()}
+
+
 def _mean_recall_verdicts(runs, selmix, reference):
     """Whether ``selmix``'s mean recall stays within ``_MEAN_RECALL_TOLERANCE`` of ``reference``'s.
 
