@@ -428,6 +428,14 @@ def test_best_method_of_each_data_set_scales_the_average_gain(tmp_path):
     runs.loc[runs["method"] == "gradient boosting + plug-in", "validation"] = "explicit"
     np.testing.assert_allclose(
         _stats._best_method_gains(runs, "pre-trained, fit(X, y)")["min_recall"][0], 0.055)
+    # A fit predicting without its offsets ties the fit itself where they were not applied;
+    # the tie goes to the fit.
+    runs = _no_validation_runs()
+    fit = runs["method"] == "SelMix, fit(X, y)"
+    runs.loc[fit & (runs["dataset"] == "b"), "min_recall"] = 0.60
+    runs = pd.concat([runs, runs[fit].assign(method="SelMix without decision layer, fit(X, y)")])
+    assert _stats._best_method_gains(runs, "pre-trained, fit(X, y)")["min_recall"][2] == {
+        "gradient boosting + plug-in": 1, "SelMix, fit(X, y)": 1}
     report = write_report(tmp_path, command="test", runs=_no_validation_runs())[0].read_text()
     assert ("For scale, (a) min_recall: the best method of each data set among those without a "
             "validation set, chosen after the fact, gains +0.060 over pre-trained, fit(X, y) on "

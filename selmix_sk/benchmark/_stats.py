@@ -200,13 +200,18 @@ def _best_method_gains(runs, start):
 
     The best method of a data set is the one with the highest mean target
     there among those fitted, as ``start`` is, without a validation set,
-    chosen after the fact: a scale for :func:`_average_gains`, which no
-    single method need reach. Returns ``{objective: (gain, number of data
+    chosen after the fact (a tie going to the method listed first but for a
+    fit predicting without its offsets): a scale for :func:`_average_gains`,
+    which no single method need reach. Returns ``{objective: (gain, number of data
     sets, {method: number of data sets it is best on})}``.
     """
     found = {}
     for _, objective, group in _cases(runs[runs["validation"] == "none"], start):
         means = _per_seed(group, _JUDGED[objective]).mean()
+        # A fit predicting without its offsets ties the fit where they were not applied:
+        # the tie goes to the fit as it is.
+        means = means.sort_index(key=lambda methods: methods.isin(
+            list(_WITHOUT_DECISION_LAYER.values())), kind="stable")
         gains, best = found.setdefault(objective, ([], {}))
         gains.append(means.max() - means[start])
         best[means.idxmax()] = best.get(means.idxmax(), 0) + 1
