@@ -133,9 +133,9 @@ def check_params(estimator):
     if e.augment is not None and not callable(e.augment):
         raise TypeError(f"augment must be callable or None, got {e.augment!r}.")
     check_number("fixmatch_threshold", e.fixmatch_threshold, 0, 1)
-    if not isinstance(e.fixmatch_class_thresholds, (bool, np.bool_)):
-        raise TypeError("fixmatch_class_thresholds must be True or False, got "
-                        f"{e.fixmatch_class_thresholds!r}.")
+    for name in ("fixmatch_class_thresholds", "fixmatch_alignment"):
+        if not isinstance(getattr(e, name), (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False, got {getattr(e, name)!r}.")
     check_number("fixmatch_mu", e.fixmatch_mu, 1, integer=True)
     check_number("fixmatch_weight", e.fixmatch_weight, 0)
     if not isinstance(e.fixmatch, (bool, np.bool_)) and not (

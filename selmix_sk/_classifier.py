@@ -194,6 +194,15 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         it learns least. On the semi-supervised digits it lifted FixMatch's
         min recall in three settings of four and cost it 0.07 in the fourth;
         after SelMix, no gain on average (see "Unlabelled data and images").
+    fixmatch_alignment : bool, default=True
+        ReMixMatch's distribution alignment of FixMatch's pseudo-labels: a
+        weak view's probabilities are multiplied by the labelled samples'
+        class shares over the running mean of the pool's probabilities,
+        then normalised, so that a class the network predicts less often
+        on the pool than among the labelled samples gets more pseudo-labels.
+        On the semi-supervised digits it raised SelMix's min recall with the
+        pool by +0.016 on average over the four settings (see "Unlabelled
+        data and images"); False is plain FixMatch.
     fixmatch_mu : int, default=2
         Unlabelled samples per labelled one in a pre-training batch.
     fixmatch_weight : float, default=1.0
@@ -383,6 +392,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         fixmatch=True,
         fixmatch_threshold=0.95,
         fixmatch_class_thresholds=False,
+        fixmatch_alignment=True,
         fixmatch_mu=2,
         fixmatch_weight=1.0,
         indicator="exact",
@@ -420,6 +430,7 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         self.fixmatch = fixmatch
         self.fixmatch_threshold = fixmatch_threshold
         self.fixmatch_class_thresholds = fixmatch_class_thresholds
+        self.fixmatch_alignment = fixmatch_alignment
         self.fixmatch_mu = fixmatch_mu
         self.fixmatch_weight = fixmatch_weight
         self.indicator = indicator

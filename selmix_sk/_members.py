@@ -72,6 +72,7 @@ class TrainingSettings:
     augment: object
     fixmatch_threshold: float
     fixmatch_class_thresholds: bool
+    fixmatch_alignment: bool
     fixmatch_mu: int
     fixmatch_weight: float
     fixmatch: object
@@ -345,7 +346,8 @@ def _pretrain(net, X, y, epochs, prior, settings):
     # skorch ends training quietly on KeyboardInterrupt, keeping what it learnt.
     done = pretrain(net, X, y, class_prior=prior, epochs=epochs, augment=settings.augment,
                     threshold=settings.fixmatch_threshold,
-                    class_thresholds=settings.fixmatch_class_thresholds, mu=settings.fixmatch_mu,
+                    class_thresholds=settings.fixmatch_class_thresholds,
+                    align_distribution=settings.fixmatch_alignment, mu=settings.fixmatch_mu,
                     unlabelled_weight=settings.fixmatch_weight)
     if done < epochs:
         warnings.warn(

@@ -30,6 +30,9 @@ from ._modules import LogitAdjustedLoss
 __all__ = []
 
 STRENGTHS = ("weak", "strong")
+# Of the running mean of the pool's predicted probabilities, for distribution alignment:
+# about the last hundred batches.
+_ALIGNMENT_MOMENTUM = 0.99
 
 
 def _check_strength(strength):
@@ -327,6 +330,15 @@ class FixMatchNet(DeviceSteps, NeuralNet):
         Unlabelled samples per labelled one in a step.
     unlabelled_weight : float, default=1.0
         Weight of the unlabelled loss.
+    align_distribution : bool, default=False
+        ReMixMatch's distribution alignment: every weak view's probabilities
+        are multiplied by the class prior over their running mean on the
+        unlabelled batches (momentum 0.99), then normalised, before the
+        confidence and the pseudo-label are read from them. A class the
+        network predicts less often on the pool than its share of the
+        labelled samples gets more pseudo-labels. The prior is the
+        :class:`~selmix_sk.LogitAdjustedLoss` criterion's; uniform with
+        another criterion.
     adjust_unlabelled : bool, default=True
         Pseudo-label with the adjusted logits, ``logits + tau * log(prior)``,
         and train the strong view with the logit-adjusted loss. The
@@ -360,7 +372,8 @@ class FixMatchNet(DeviceSteps, NeuralNet):
     """
 
     def __init__(self, module, *, augment, threshold=0.95, class_thresholds=False, mu=2,
-                 unlabelled_weight=1.0, adjust_unlabelled=True, **kwargs):
+                 unlabelled_weight=1.0, align_distribution=False, adjust_unlabelled=True,
+                 **kwargs):
         kwargs.setdefault("train_split", None)
         super().__init__(module, **kwargs)
         self.augment = augment
@@ -368,6 +381,7 @@ class FixMatchNet(DeviceSteps, NeuralNet):
         self.class_thresholds = class_thresholds
         self.mu = mu
         self.unlabelled_weight = unlabelled_weight
+        self.align_distribution = align_distribution
         self.adjust_unlabelled = adjust_unlabelled
 
     @property
@@ -391,7 +405,22 @@ class FixMatchNet(DeviceSteps, NeuralNet):
         # Each unlabelled sample's last confident prediction, -1 until it has one; it moves
         # to the logits' device at the first step.
         self.pool_labels_ = torch.full((len(batches.unlabelled),), -1)
+        # The running mean of the weak views' probabilities, for distribution alignment.
+        self.pool_mean_ = None
         return batches
+
+    def _aligned(self, probabilities):
+        """``probabilities`` times the class prior over their running mean, normalised."""
+        batch_mean = probabilities.mean(dim=0)
+        self.pool_mean_ = (batch_mean if self.pool_mean_ is None else
+                           _ALIGNMENT_MOMENTUM * self.pool_mean_ +
+                           (1 - _ALIGNMENT_MOMENTUM) * batch_mean)
+        n_classes = probabilities.shape[1]
+        prior = (self.criterion_.log_prior.to(probabilities.device).exp()
+                 if isinstance(self.criterion_, LogitAdjustedLoss)
+                 else probabilities.new_full((n_classes,), 1.0 / n_classes))
+        aligned = probabilities * prior / self.pool_mean_.clamp_min(1e-6)
+        return aligned / aligned.sum(dim=1, keepdim=True)
 
     def _thresholds(self, pseudo_labels, n_classes):
         """The confidence each pseudo-label needs: ``threshold``, or its class's share of it."""
@@ -419,7 +448,10 @@ class FixMatchNet(DeviceSteps, NeuralNet):
         if self.adjust_unlabelled and isinstance(self.criterion_, LogitAdjustedLoss):
             shift = self.criterion_.tau * self.criterion_.log_prior.to(weak.device)
             weak, strong = weak + shift, strong + shift
-        confidence, pseudo_labels = torch.softmax(weak, dim=1).max(dim=1)
+        probabilities = torch.softmax(weak, dim=1)
+        if self.align_distribution:
+            probabilities = self._aligned(probabilities)
+        confidence, pseudo_labels = probabilities.max(dim=1)
         thresholds = self._thresholds(pseudo_labels, n_classes=weak.shape[1])
         confident = (confidence >= thresholds).to(strong.dtype)
         if self.class_thresholds:
@@ -434,7 +466,8 @@ class FixMatchNet(DeviceSteps, NeuralNet):
 
 
 def pretrain(net, X, y, *, class_prior, epochs, augment=None, threshold=0.95,
-             class_thresholds=False, mu=2, unlabelled_weight=1.0, adjust_unlabelled=True):
+             class_thresholds=False, align_distribution=False, mu=2, unlabelled_weight=1.0,
+             adjust_unlabelled=True):
     """Pre-train an initialised skorch net in place; FixMatch where ``y`` has -1.
 
     Without unlabelled samples: ``epochs`` epochs of ``net.partial_fit``, the
@@ -457,7 +490,7 @@ def pretrain(net, X, y, *, class_prior, epochs, augment=None, threshold=0.95,
     epochs : int
     augment : callable, default=None
         ``augment(x, strength)``; None takes :func:`default_augment` of ``X``.
-    threshold, class_thresholds, mu, unlabelled_weight, adjust_unlabelled
+    threshold, class_thresholds, align_distribution, mu, unlabelled_weight, adjust_unlabelled
         See :class:`FixMatchNet`.
 
     Returns
@@ -503,6 +536,7 @@ def pretrain(net, X, y, *, class_prior, epochs, augment=None, threshold=0.95,
         augment=default_augment(X) if augment is None else augment,
         threshold=threshold,
         class_thresholds=class_thresholds,
+        align_distribution=align_distribution,
         mu=mu,
         unlabelled_weight=unlabelled_weight,
         adjust_unlabelled=adjust_unlabelled,

@@ -234,3 +234,36 @@ def test_class_thresholds_start_low_and_rise_as_the_pool_is_learnt():
     # A fixed threshold never lets a confidence of 0.86 count.
     fixed = _fixmatch(module, 0.95, prior=(1 / 3, 1 / 3, 1 / 3))
     assert float(fixed.train_step_single((x, y, x, torch.arange(8)))["confident"]) == 0.0
+
+
+def test_distribution_alignment_gives_the_pool_the_prior_s_class_shares():
+    # ReMixMatch's alignment: the weak views' probabilities times the prior over their
+    # running mean. Identity weights make the logits the log-probabilities given.
+    module = torch.nn.Linear(2, 2)
+    with torch.no_grad():
+        module.weight.copy_(torch.eye(2)), module.bias.zero_()
+    probabilities = torch.tensor([[0.9, 0.1], [0.6, 0.4]])
+    x, y = torch.zeros(2, 2), torch.tensor([0, 1])
+    batch = (x, y, probabilities.log(), torch.arange(2))
+
+    def step(align):
+        net = _fixmatch(module, 0.65, prior=(0.5, 0.5), align_distribution=align,
+                        adjust_unlabelled=False)
+        net.get_iterator(net.get_dataset(np.zeros((4, 2), np.float32), np.r_[0, 1, -1, -1]),
+                         training=True)
+        return net, net.train_step_single(batch)
+
+    # Unaligned, the second sample is class 0 at 0.6 and falls below the threshold.
+    assert float(step(False)[1]["confident"]) == 0.5
+    # The pool's mean is (0.75, 0.25) against a prior of a half each: aligned, the samples
+    # are (0.75, 0.25) and (1/3, 2/3), both confident, the second now class 1.
+    net, result = step(True)
+    torch.testing.assert_close(net.pool_mean_, torch.tensor([0.75, 0.25]))
+    assert float(result["confident"]) == 1.0
+    with torch.no_grad():
+        expected = (F.cross_entropy(module(x) + torch.tensor([0.5, 0.5]).log(), y)
+                    + F.cross_entropy(probabilities.log(), torch.tensor([0, 1])))
+    torch.testing.assert_close(result["loss"].detach(), expected)
+    # The mean runs on: a second batch moves it a hundredth of the way.
+    net.train_step_single((x, y, torch.tensor([[0.5, 0.5], [0.5, 0.5]]).log(), torch.arange(2)))
+    torch.testing.assert_close(net.pool_mean_, torch.tensor([0.7475, 0.2525]))

@@ -119,12 +119,17 @@ def test_fixmatch_parameters_reach_the_pre_training_loss(digit_images):
     assert not np.allclose(proba(), proba(fixmatch_mu=1))
     # Class thresholds start at 0 (nothing learnt), so more pseudo-labels count.
     assert not np.allclose(proba(), proba(fixmatch_class_thresholds=True))
+    # Aligned, the pseudo-labels follow the labelled samples' class shares: other classes
+    # than the network's argmax where every one counts.
+    assert not np.allclose(proba(fixmatch_threshold=0.0, fixmatch_alignment=False),
+                           proba(fixmatch_threshold=0.0, fixmatch_alignment=True))
 
 
-def test_fixmatch_class_thresholds_must_be_a_bool(digit_images):
+@pytest.mark.parametrize("name", ["fixmatch_class_thresholds", "fixmatch_alignment"])
+def test_fixmatch_switches_must_be_bools(digit_images, name):
     X, y = digit_images
-    with pytest.raises(TypeError, match="fixmatch_class_thresholds must be True or False"):
-        SelMixClassifier(fixmatch_class_thresholds="flex", **FAST).fit(X.reshape(300, -1), y)
+    with pytest.raises(TypeError, match=f"{name} must be True or False"):
+        SelMixClassifier(**{name: "yes"}, **FAST).fit(X.reshape(300, -1), y)
 
 
 @pytest.mark.parametrize(("name", "value"), [("fixmatch_threshold", 1.5),
