@@ -338,7 +338,7 @@ class FixMatchNet(DeviceSteps, NeuralNet):
         network predicts less often on the pool than its share of the
         labelled samples gets more pseudo-labels. The prior is the
         :class:`~selmix_sk.LogitAdjustedLoss` criterion's; uniform with
-        another criterion.
+        another criterion. ``pool_mean_`` holds the running mean.
     adjust_unlabelled : bool, default=True
         Pseudo-label with the adjusted logits, ``logits + tau * log(prior)``,
         and train the strong view with the logit-adjusted loss. The

@@ -202,8 +202,8 @@ def _best_method_gains(runs, start):
     there among those fitted, as ``start`` is, without a validation set,
     chosen after the fact (a tie going to the method listed first but for a
     fit predicting without its offsets): a scale for :func:`_average_gains`,
-    which no single method need reach. Returns ``{objective: (gain, number of data
-    sets, {method: number of data sets it is best on})}``.
+    which no single method need reach. Returns ``{objective: (gain, number
+    of data sets, {method: number of data sets it is best on})}``.
     """
     found = {}
     for _, objective, group in _cases(runs[runs["validation"] == "none"], start):
@@ -213,8 +213,9 @@ def _best_method_gains(runs, start):
         means = means.sort_index(key=lambda methods: methods.isin(
             list(_WITHOUT_DECISION_LAYER.values())), kind="stable")
         gains, best = found.setdefault(objective, ([], {}))
-        gains.append(means.max() - means[start])
-        best[means.idxmax()] = best.get(means.idxmax(), 0) + 1
+        winner = means.idxmax()
+        gains.append(means[winner] - means[start])
+        best[winner] = best.get(winner, 0) + 1
     return {objective: (float(np.mean(gains)), len(gains), best)
             for objective, (gains, best) in found.items()}
 
