@@ -135,6 +135,9 @@ class FittedNetwork:
         How it was pre-trained: ``"supervised"`` (no unlabelled sample),
         ``"FixMatch"``, ``"labelled"`` (unlabelled samples at hand, the
         labelled ones alone) or ``"fitted"`` (none here).
+    pairs : list of torch.Tensor or None
+        The pair distribution of every refresh, on the CPU (see
+        :func:`pair_schedule`).
     """
 
     net: NeuralNet

@@ -33,7 +33,7 @@ def pseudo_labels(module, sampler, batch_size=1024):
     Parameters
     ----------
     module : torch.nn.Module
-        In eval mode.
+        Predicts in eval mode; its mode is restored after.
     sampler : PairSampler or DatasetPairSampler
     batch_size : int, default=1024
 
@@ -55,9 +55,14 @@ def pseudo_labels(module, sampler, batch_size=1024):
     >>> pseudo_labels(module, sampler)
     tensor([0, 1])
     """
-    with torch.no_grad():
-        return torch.cat([module(batch).argmax(1)
-                          for batch in sampler.unlabelled_batches(batch_size)])
+    training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            return torch.cat([module(batch).argmax(1)
+                              for batch in sampler.unlabelled_batches(batch_size)])
+    finally:
+        module.train(training)
 
 
 class GainRefresh(Callback):
@@ -279,10 +284,7 @@ class PairSchedule(Callback):
         if period >= len(self.probabilities):
             return
         if net.sampler.n_unlabelled:
-            training = net.module_.training
-            net.module_.eval()
             net.sampler.set_pseudo_labels(pseudo_labels(net.module_, net.sampler))
-            net.module_.train(training)
         net.sampler.set_pair_probabilities(self.probabilities[period])
 
     def on_train_begin(self, net, **kwargs):

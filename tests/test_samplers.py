@@ -6,8 +6,10 @@ import torch
 from sklearn.datasets import load_digits
 from torch.utils.data import Dataset, Subset, TensorDataset
 
+from selmix_sk import MLP
 from selmix_sk._batching import dataset_labels, load_inputs
 from selmix_sk._samplers import DatasetPairSampler, PairSampler
+from selmix_sk.callbacks import pseudo_labels
 
 
 @pytest.fixture(scope="module")
@@ -229,3 +231,17 @@ def test_batches_drawn_together_are_the_batches_drawn_one_by_one(digit_images):
             assert torch.equal(expected, got)
     # Both samplers are left at the same point of their random streams.
     assert torch.equal(one_by_one.draw()[0], together.draw()[0])
+
+
+def test_pseudo_labels_predict_in_eval_mode_and_restore_the_mode():
+    torch.manual_seed(0)
+    X = torch.randn(40, 4)
+    sampler = PairSampler(X, torch.cat([torch.arange(20) % 2, torch.full((20,), -1)]), 2, 4,
+                          0.6, torch.Generator())
+    module = MLP(4, 2, hidden_units=(16,), dropout=0.9)
+    with torch.no_grad():
+        expected = module.eval()(X[20:]).argmax(1)
+    module.train()
+    # Dropout at 0.9 would scramble the labels in training mode.
+    torch.testing.assert_close(pseudo_labels(module, sampler), expected)
+    assert module.training
