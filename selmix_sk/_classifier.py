@@ -173,16 +173,15 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
     fixmatch : {True, False, "auto"}, default=True
         How an unfitted network pre-trains when some samples are unlabelled.
         True: FixMatch. False: on the labelled samples alone, the pool only
-        picking mixup partners. "auto": ``fit`` trains the network both ways
-        from the same initial weights, pre-training and fine-tuning, and
-        keeps FixMatch's where its objective on the held-out data, at the
-        refresh each keeps, leads the other's by at least one held-out
+        picking mixup partners. "auto": ``fit`` pre-trains both ways from the
+        same initial weights and keeps FixMatch's network where its objective
+        on the held-out data leads the other's by at least one held-out
         sample of the smallest class, else the labelled one; FixMatch where
         nothing is held out, and in ``partial_fit``. On the semi-supervised
         digits FixMatch lifts the worst class in some settings and costs it
-        in others; "auto" gives up part of the average gain for no setting
-        below the labelled images (see "Unlabelled data and images").
-        ``pretraining_`` says what each network did.
+        in others, and "auto" did not tell them apart well enough to gain on
+        average (see "Unlabelled data and images"); ``pretraining_`` says
+        what each network did.
     fixmatch_threshold : float, default=0.95
         FixMatch's confidence: an unlabelled sample enters the pre-training
         loss where its weak view's largest probability reaches it.

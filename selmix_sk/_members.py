@@ -20,13 +20,12 @@ from skorch import NeuralNet, NeuralNetClassifier
 from torch import nn
 from torch.utils.data import Dataset
 
-from ._batching import input_batches, take
+from ._batching import input_batches, predict_in_batches, take
 from ._checks import accepts
-from ._choice import select_refresh
+from ._confusion import confusion_from_predictions
 from ._finetune import SelMixNet
 from ._modules import MLP, LogitAdjustedLoss, SmallCNN, channel_statistics
 from ._pretrain import PretrainNet, pretrain
-from ._record import pooled_confusions
 from ._samplers import make_pair_sampler
 from ._threads import estimator_threads
 from .callbacks import GainRefresh, PairSchedule, ProgressBar
@@ -38,7 +37,6 @@ __all__ = [
     "TrainingSettings",
     "build_net",
     "finetune_on_schedule",
-    "fixmatch_leads",
     "held_out_counts",
     "pair_schedule",
     "train_network",
@@ -183,10 +181,9 @@ def train_network(settings, X, y, X_held_out, y_held_out, *, seed, prior, net=No
         only. None: one of several networks, whose pooled record chooses after
         training; it keeps every refresh's weights.
     judge_pool : bool, default=False
-        With unlabelled samples and ``settings.fixmatch == "auto"``, train
-        the network both from FixMatch and from the labelled samples alone
-        and keep the one that leads on the held-out part
-        (:func:`_train_judging_the_pool`); else FixMatch unless
+        With unlabelled samples and ``settings.fixmatch == "auto"``, judge
+        FixMatch against the labelled samples alone on the held-out part
+        (:func:`_pretrain_judging_the_pool`); else FixMatch unless
         ``settings.fixmatch`` is False.
 
     Returns
@@ -205,11 +202,14 @@ def train_network(settings, X, y, X_held_out, y_held_out, *, seed, prior, net=No
             if built:
                 # Before any training: a network that cannot serve SelMix fails in seconds.
                 _check_module(net, first_two, settings)
-            train = (X, y, X_held_out, y_held_out, epochs, prior, seed, rule)
-            how = _pretraining_asked(settings, y, y_held_out, epochs, judge_pool)
-            if how == "judge":
-                return _train_judging_the_pool(settings, net, *train)
-            return _pretrain_and_finetune(settings, net, *train, how)
+            net, finished, pretraining = _pretrain_as_asked(
+                net, X, y, X_held_out, y_held_out, epochs, prior, settings, seed, judge_pool)
+            steps = settings.finetune_steps if finished else 0
+            network = _finetune(settings, net, X, y, X_held_out, y_held_out, seed, steps, prior,
+                                rule)
+        network.interrupted |= not finished
+        network.pretraining = pretraining
+        return network
 
 
 def train_networks(settings, parts, seeds, priors, *, rule, n_jobs=None):
@@ -374,117 +374,65 @@ def _pretrain_labelled(net, X, y, epochs, prior, settings):
     return _pretrain(net, take(X, labelled), np.asarray(y)[labelled], epochs, prior, settings)
 
 
-def _pretraining_asked(settings, y, y_held_out, epochs, judge_pool):
-    """How a network pre-trains: "fitted", "supervised", "labelled", "FixMatch" or "judge"."""
+def _pretrain_as_asked(net, X, y, X_held_out, y_held_out, epochs, prior, settings, seed,
+                       judge_pool):
+    """Pre-train as ``settings.fixmatch`` asks; the network, whether it finished, and how."""
     if epochs == 0:
-        return "fitted"
+        return net, True, "fitted"
     if not (np.asarray(y) < 0).any():
-        return "supervised"
+        return net, _pretrain(net, X, y, epochs, prior, settings), "supervised"
     if not isinstance(settings.fixmatch, str) and not settings.fixmatch:
-        return "labelled"
+        return net, _pretrain_labelled(net, X, y, epochs, prior, settings), "labelled"
     if judge_pool and settings.fixmatch == "auto" and y_held_out is not None:
-        return "judge"
-    return "FixMatch"
+        return _pretrain_judging_the_pool(net, X, y, X_held_out, y_held_out, epochs, prior,
+                                          settings, seed)
+    return net, _pretrain(net, X, y, epochs, prior, settings), "FixMatch"
 
 
-def _pretrain_and_finetune(settings, net, X, y, X_held_out, y_held_out, epochs, prior, seed,
-                           rule, how):
-    """Pre-train ``net`` as ``how`` says, then fine-tune it; its :class:`FittedNetwork`."""
-    finished = True
-    if how == "labelled":
-        finished = _pretrain_labelled(net, X, y, epochs, prior, settings)
-    elif how != "fitted":
-        finished = _pretrain(net, X, y, epochs, prior, settings)
-    steps = settings.finetune_steps if finished else 0
-    network = _finetune(settings, net, X, y, X_held_out, y_held_out, seed, steps, prior, rule)
-    network.interrupted |= not finished
-    network.pretraining = how
-    return network
+def _pretrain_judging_the_pool(net, X, y, X_held_out, y_held_out, epochs, prior, settings,
+                               seed):
+    """FixMatch on the unlabelled samples, kept where it beats the labelled samples alone.
 
-
-def _train_judging_the_pool(settings, net, X, y, X_held_out, y_held_out, epochs, prior, seed,
-                            rule):
-    """FixMatch's network and the labelled samples' alone, each fine-tuned: the one that leads.
-
-    Both start from the weights of ``net``. FixMatch and its fine-tuning run
-    first, on the random streams a fit without this choice gives them; the
-    labelled pre-training and its fine-tuning run on streams of their own,
-    forked, so that FixMatch's network, kept, is the very one of
-    ``fixmatch=True``. Each is judged by its objective on the held-out part
-    at the refresh it keeps (:func:`_held_out_score`), and FixMatch's is kept
-    where it leads by at least one held-out sample of the smallest class,
-    the lead a refresh needs over the start: the pool must earn its place.
-    Judged before fine-tuning instead, on the semi-supervised digits, 15
-    held-out images a class could not tell the two starts apart.
+    Both pre-trainings start from the weights of ``net``. FixMatch runs first,
+    on the random streams a fit without this choice gives it; the labelled
+    one runs on streams of its own, forked, so that whichever is kept,
+    fine-tuning draws what it would have drawn. FixMatch's network is kept
+    where its objective on the held-out part (argmax predictions) leads the
+    other's by at least one held-out sample of the smallest class, as a
+    refresh must lead the start on a single held-out part: on the semi-supervised digits, FixMatch's
+    pre-training costs the worst class in some settings and lifts it in
+    others, by as much either way.
 
     Returns
     -------
-    network : FittedNetwork
-        The network kept, its ``pretraining`` "FixMatch" or "labelled".
+    net : skorch.NeuralNet
+        The network kept.
+    finished : bool
+        Whether every epoch of its pre-training ran.
+    pretraining : {"FixMatch", "labelled"}
     """
     labelled_only = copy.deepcopy(net)
-    train = (X, y, X_held_out, y_held_out, epochs, prior, seed, rule)
-    fixmatch = _pretrain_and_finetune(settings, net, *train, "FixMatch")
-    if fixmatch.interrupted:
-        return fixmatch
+    if not _pretrain(net, X, y, epochs, prior, settings):
+        return net, False, "FixMatch"
     with _forked_rng(settings.device):
         torch.manual_seed(seed + 1)
-        labelled = _pretrain_and_finetune(settings, labelled_only, *train, "labelled")
-    if labelled.interrupted:
-        # The user stopped the second training: the fit ends with the first, complete.
-        fixmatch.interrupted = True
-        return fixmatch
-    leads = fixmatch_leads(fixmatch, labelled, settings.new_objective(prior), settings.n_classes)
-    return fixmatch if leads else labelled
+        if not _pretrain_labelled(labelled_only, X, y, epochs, prior, settings):
+            return labelled_only, False, "labelled"
+    objective = settings.new_objective(prior)
+    n_classes = settings.n_classes
 
+    def held_out_score(candidate):
+        candidate.module_.eval()
+        logits = predict_in_batches(candidate.module_, X_held_out,
+                                    batch_size=max(settings.batch_size, 1024),
+                                    device=settings.device)
+        predictions = logits.argmax(1).cpu().numpy()
+        return objective.score(confusion_from_predictions(y_held_out, predictions, n_classes))
 
-def fixmatch_leads(fixmatch, labelled, objective, n_classes):
-    """Whether FixMatch's fine-tuned network leads the labelled one's on their held-out part.
-
-    Each is scored by ``objective`` at the refresh it keeps (a fold network,
-    whose refresh the folds choose together after training, at its best:
-    :func:`~selmix_sk._choice.select_refresh` without a lead); FixMatch's
-    leads where its score is ahead by at least one held-out sample of the
-    smallest class.
-
-    Parameters
-    ----------
-    fixmatch, labelled : FittedNetwork
-        Fine-tuned on the same held-out part.
-    objective : Objective
-    n_classes : int
-
-    Returns
-    -------
-    bool
-
-    Examples
-    --------
-    >>> import numpy as np, torch
-    >>> from selmix_sk._members import FittedNetwork, fixmatch_leads
-    >>> from selmix_sk.objectives import make_objective
-    >>> y = np.array([0, 0, 1, 1])  # two held-out samples a class: one is a lead of 0.5
-    >>> def network(*predicted):  # the held-out predictions of every refresh
-    ...     logits = [torch.eye(2)[list(p)] for p in predicted]
-    ...     return FittedNetwork(None, None, y, logits=logits, kept=len(predicted) - 1)
-    >>> objective = make_objective("min_recall")
-    >>> fixmatch_leads(network([0, 0, 1, 1]), network([0, 0, 0, 1]), objective, 2)
-    True
-    >>> fixmatch_leads(network([0, 0, 0, 1]), network([0, 0, 0, 1]), objective, 2)
-    False
-    """
-    lead = 1.0 / max(np.bincount(fixmatch.y_held_out, minlength=n_classes).min(), 1)
-    return bool(_held_out_score(fixmatch, objective, n_classes)
-                >= _held_out_score(labelled, objective, n_classes) + lead - 1e-12)
-
-
-def _held_out_score(network, objective, n_classes):
-    """``objective``'s score of a network's held-out predictions at the refresh it keeps."""
-    counted, soft = pooled_confusions([network.y_held_out], [network.logits], n_classes)
-    kept = network.kept
-    if kept is None:
-        kept = select_refresh(objective, counted, soft)
-    return objective.score(counted[kept])
+    lead = 1.0 / max(np.bincount(y_held_out, minlength=n_classes).min(), 1)
+    if held_out_score(net) >= held_out_score(labelled_only) + lead - 1e-12:
+        return net, True, "FixMatch"
+    return labelled_only, True, "labelled"
 
 
 def _finetune(settings, net, X, y, X_val, y_val, seed, steps, prior, rule):

@@ -8,12 +8,10 @@ from skorch import NeuralNetClassifier
 from test_samplers import _HalfSecret
 from torch import nn
 
-from selmix_sk import SelMixClassifier, SmallCNN, _members
+from selmix_sk import SelMixClassifier, SmallCNN
 from selmix_sk._checks import encode_labels
-from selmix_sk._choice import RefreshRule
 from selmix_sk._finetune import SelMixNet
 from selmix_sk._samplers import PairSampler
-from selmix_sk._threads import estimator_threads
 from selmix_sk._validation import held_out_parts
 from selmix_sk.callbacks import GainRefresh
 from selmix_sk.mixup import FeatureMixer
@@ -187,68 +185,6 @@ def test_fixmatch_auto_keeps_the_pretraining_that_leads_on_held_out_data(seed, k
                              fixmatch="auto").fit(X, y_seen)
     assert len(folds.pretraining_) == 3
     assert set(folds.pretraining_) <= {"FixMatch", "labelled"}
-
-
-def _held_out_network(y_held_out, *predicted, kept=None):
-    # A fine-tuned network as far as its held-out record goes: the argmax predictions
-    # of every refresh, as logits.
-    logits = [torch.eye(3)[list(p)] for p in predicted]
-    return _members.FittedNetwork(None, None, np.asarray(y_held_out), logits=logits, kept=kept)
-
-
-def test_fixmatch_leads_by_one_held_out_sample_of_the_smallest_class_at_the_kept_refresh():
-    y = [0, 0, 0, 1, 1, 2, 2, 2, 2]  # class 1 has two held-out samples: a lead of 0.5
-    objective = make_objective("min_recall")
-    labelled = _held_out_network(y, [0, 0, 0, 1, 0, 2, 2, 2, 2], kept=0)  # min recall 0.5
-    ahead_by_one = _held_out_network(y, [0, 0, 0, 1, 1, 2, 2, 2, 2], kept=0)  # 1.0
-    ahead_by_less = _held_out_network(y, [0, 0, 1, 1, 1, 2, 2, 2, 2], kept=0)  # 2/3
-    assert _members.fixmatch_leads(ahead_by_one, labelled, objective, 3)
-    assert not _members.fixmatch_leads(ahead_by_less, labelled, objective, 3)
-    # A tie keeps the labelled network: the pool must earn its place.
-    assert not _members.fixmatch_leads(labelled, labelled, objective, 3)
-    # Judged at the refresh each keeps, not at the start nor at the last.
-    later = _held_out_network(y, [1, 1, 1, 1, 1, 2, 2, 2, 2], [0, 0, 0, 1, 1, 2, 2, 2, 2],
-                              [1, 1, 1, 1, 1, 2, 2, 2, 2], kept=1)
-    assert _members.fixmatch_leads(later, labelled, objective, 3)
-    # A fold network (kept None: the folds choose together) is judged at its best refresh.
-    fold = _held_out_network(y, [1, 1, 1, 1, 1, 2, 2, 2, 2], [0, 0, 0, 1, 1, 2, 2, 2, 2])
-    assert _members.fixmatch_leads(fold, labelled, objective, 3)
-
-
-def test_fixmatch_auto_keeps_the_fine_tuned_network_that_leads_on_held_out_data():
-    # Both candidates, rebuilt from the same initial weights on the streams the choice
-    # gives them: FixMatch's on the network's own, the labelled one's forked at seed + 1.
-    X, y_seen = _fifth_labelled_digits()
-    X = X.astype(np.float32)
-    held_out = np.concatenate([np.flatnonzero(y_seen == label)[::2] for label in range(10)])
-    train = np.setdiff1d(np.arange(len(X)), held_out)
-    X_train, y_train, X_held, y_held = X[train], y_seen[train], X[held_out], y_seen[held_out]
-    clf = SelMixClassifier(unlabeled_label=-1, fixmatch="auto", finetune_steps=20,
-                           refresh_every=5, pretrain_epochs=10, device="cpu")
-    settings = _members.TrainingSettings.of(clf, np.arange(10), "cpu")
-    prior = np.bincount(y_train[y_train >= 0], minlength=10) / (y_train >= 0).sum()
-    rule = RefreshRule(lead_of_a_sample=True)
-    for seed in (0, 2):
-        kept = _members.train_network(settings, X_train, y_train, X_held, y_held, seed=seed,
-                                      prior=prior, rule=rule, judge_pool=True)
-        candidates = {}
-        for how, stream in (("FixMatch", seed), ("labelled", seed + 1)):
-            with torch.random.fork_rng():
-                torch.manual_seed(seed)
-                net, _ = _members.build_net(settings, X_train)
-                torch.manual_seed(stream)
-                with estimator_threads(settings.n_threads, "cpu", net.module_, X.shape[1:]):
-                    candidates[how] = _members._pretrain_and_finetune(
-                        settings, net, X_train, y_train, X_held, y_held, None, prior, seed,
-                        rule, how)
-        leads = _members.fixmatch_leads(candidates["FixMatch"], candidates["labelled"],
-                                        make_objective("min_recall"), 10)
-        expected = "FixMatch" if leads else "labelled"
-        assert kept.pretraining == expected
-        np.testing.assert_array_equal(kept.logits[-1], candidates[expected].logits[-1])
-        # Fine-tuned, the two differ: the choice is between two networks.
-        assert not np.array_equal(candidates["FixMatch"].logits[-1],
-                                  candidates["labelled"].logits[-1])
 
 
 def test_pretraining_says_supervised_and_fitted():
