@@ -36,7 +36,10 @@ from ..metrics import mean_recall_score, min_recall_score
 from ._stats import _Paired
 
 SEMI_TARGETS = {"min_recall_gain": 0.03, "mean_recall_gain": 0.0}
-SEMI_PARAMS = {"pretrain_epochs": 100, "finetune_steps": 100}
+# The estimator's defaults, what a user runs. At 100 fine-tuning steps instead of
+# the default 500, SelMix with the pool gained +0.009 of min recall on average
+# over SelMix on the labelled images (10 seeds); at 500, +0.024.
+SEMI_PARAMS = {}
 # (imbalance, share of every class's training labels kept)
 SEMI_SETTINGS = ((10, 0.3), (10, 0.6), (20, 0.3), (20, 0.6))
 SEMI_MODELS = ("labelled_pretrained", "selmix_labelled", "fixmatch_la", "selmix_semi")
