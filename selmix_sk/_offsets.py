@@ -197,7 +197,7 @@ def _warn_single_samples(y, n_classes, class_labels):
 
 
 def decide_offsets(log_proba, y, objective, *, apply="auto", n_splits=5, random_state=0,
-                   class_labels=None):
+                   class_labels=None, strength=1.0, lead="sample"):
     """The decision layer for held-out predictions: offsets, and whether to apply them.
 
     ``apply="auto"`` applies :func:`tune_offsets` only where it helps on
@@ -228,6 +228,14 @@ def decide_offsets(log_proba, y, objective, *, apply="auto", n_splits=5, random_
     class_labels : array-like of shape (n_classes,), default=None
         Names of the classes, for the warning about classes of a single
         held-out sample.
+    strength : float, default=1.0
+        The offsets tuned are multiplied by it, in the estimate and in the
+        offsets returned: less than 1 where the predictions judged stand in
+        for a model that needs less correction than they do.
+    lead : {"sample", "none"}, default="sample"
+        What ``apply="auto"`` asks of the offsets on the samples they were
+        not tuned on: a lead of one sample of the smallest class, or no
+        loss.
 
     Returns
     -------
@@ -255,19 +263,29 @@ def decide_offsets(log_proba, y, objective, *, apply="auto", n_splits=5, random_
         return OffsetDecision(np.zeros(n_classes), False, np.nan, without,
                               "Skipped: estimating what offsets bring to a scorer's objective "
                               "would take minutes; pass tune_offsets=True to apply them.")
+    if lead not in ("sample", "none"):
+        raise ValueError(f"lead must be 'sample' or 'none'; got {lead!r}.")
     _warn_single_samples(y, n_classes, class_labels)
-    offsets = tune_offsets(log_proba, y, objective)
+    offsets = strength * tune_offsets(log_proba, y, objective)
     if not isinstance(apply, str):
         return OffsetDecision(offsets, True, np.nan, without, "tune_offsets=True.")
     predictions = np.empty(len(y), dtype=np.intp)
     rng = np.random.RandomState(random_state)
     for tuning, judged in stratified_folds(y, n_splits, rng):
-        fold_offsets = tune_offsets(log_proba[tuning], y[tuning], objective)
+        fold_offsets = strength * tune_offsets(log_proba[tuning], y[tuning], objective)
         predictions[judged] = np.argmax(log_proba[judged] + fold_offsets, axis=1)
     with_offsets = objective.score(confusion_from_predictions(y, predictions, n_classes))
+    if lead == "none":
+        if with_offsets >= without - _TIE_TOLERANCE and np.any(offsets):
+            return OffsetDecision(offsets, True, with_offsets, without,
+                                  "Applied: offsets tuned on other folds do not lower the "
+                                  "held-out objective.")
+        return OffsetDecision(np.zeros(n_classes), False, with_offsets, without,
+                              "Not applied: offsets tuned on other folds lower the held-out "
+                              "objective.")
     # A class without held-out samples asks for a lead of 1: there is nothing to judge.
-    lead = 1.0 / max(np.bincount(y, minlength=n_classes).min(), 1)
-    if with_offsets >= without + lead - _TIE_TOLERANCE:
+    one_sample = 1.0 / max(np.bincount(y, minlength=n_classes).min(), 1)
+    if with_offsets >= without + one_sample - _TIE_TOLERANCE:
         return OffsetDecision(offsets, True, with_offsets, without,
                               "Applied: offsets tuned on other folds raise the held-out "
                               "objective by at least one sample of the smallest class.")

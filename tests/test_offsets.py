@@ -157,6 +157,37 @@ def test_the_decision_asks_for_a_lead_of_one_sample_of_the_smallest_class():
     assert seen == {(True, True), (False, True), (False, False)}
 
 
+def test_the_decision_at_half_strength_judges_and_returns_halved_offsets():
+    logits, y = _noisy_logits(100, 3, margin=2.0, seed=0)
+    logits[:, 2] -= 2.0
+    whole = decide_offsets(logits, y, "min_recall")
+    half = decide_offsets(logits, y, "min_recall", strength=0.5, lead="none")
+    assert half.applied and half.reason.startswith("Applied")
+    np.testing.assert_array_equal(half.offsets, 0.5 * whole.offsets)
+    # Judged with the halved offsets: a weaker correction, judged on the same folds.
+    assert half.score_without == whole.score_without
+    assert half.score_without < half.score_with != whole.score_with
+
+
+def test_the_decision_without_a_lead_applies_whatever_does_not_lose():
+    seen = set()
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        y = np.repeat(np.arange(3), [30, 10, 5])
+        logits = 1.2 * np.eye(3)[y] + rng.normal(size=(len(y), 3))
+        logits[:, 2] -= rng.uniform(0, 2)
+        decision = decide_offsets(logits, y, "min_recall", random_state=seed, lead="none")
+        gain = decision.score_with - decision.score_without
+        assert decision.applied == (gain >= -1e-12 and decision.offsets.any())
+        if not decision.applied:
+            assert not decision.offsets.any() and "lower" in decision.reason
+        seen.add((decision.applied, gain >= 1 / 5 - 1e-12))
+    # Applied with and without the lead of one sample that lead="sample" asks for.
+    assert {(True, True), (True, False)} <= seen
+    with pytest.raises(ValueError, match="lead must be 'sample' or 'none'; got 'one'"):
+        decide_offsets(logits, y, "min_recall", lead="one")
+
+
 def test_the_decision_names_classes_of_a_single_held_out_sample():
     logits, y = _noisy_logits(20, 3, seed=8)
     keep = np.r_[np.flatnonzero(y != 1), np.flatnonzero(y == 1)[0]]

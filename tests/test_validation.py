@@ -291,6 +291,29 @@ def test_offsets_of_a_blended_network_are_tuned_on_what_it_predicts(blobs):
     assert clf.decision_layer_["applied"] and clf.decision_layer_["reason"] == "tune_offsets=True."
 
 
+@pytest.mark.parametrize("seed, n_nets", [(0, 4), (2, 1)])
+def test_a_model_holding_the_network_on_all_of_x_gets_half_the_offsets(seed, n_nets):
+    # Blended with the fold networks (seed 0) or alone, the start kept (seed 2): the
+    # folds' held-out predictions tune the offsets either way, and "auto" halves them.
+    from sklearn.datasets import load_digits
+
+    from selmix_sk.datasets import make_long_tailed
+
+    X, y = load_digits(return_X_y=True)
+    data = make_long_tailed(X / 16.0, y, n_max=40, imbalance=10, n_val_per_class=5,
+                            n_test_per_class=5, random_state=seed)
+    params = dict(finetune_steps=30, refresh_every=10, pretrain_epochs=30, device="cpu",
+                  random_state=seed, cv=3)
+    auto = SelMixClassifier(**params).fit(data.X_train, data.y_train)
+    whole = SelMixClassifier(**params, tune_offsets=True).fit(data.X_train, data.y_train)
+    assert len(auto.nets_) == n_nets and (auto.kept_refresh_ == 0) == (n_nets == 1)
+    assert auto.decision_layer_["applied"]
+    assert auto.decision_layer_["reason"].startswith("Applied at half strength: the model holds")
+    assert auto.decision_layer_["score_with"] >= auto.decision_layer_["score_without"]
+    assert np.abs(whole.offsets_).max() > 0.5
+    np.testing.assert_allclose(auto.offsets_, 0.5 * whole.offsets_, rtol=0, atol=1e-12)
+
+
 @pytest.mark.parametrize("how", ["last weights", "stream"])
 def test_offsets_are_tuned_whichever_refresh_rule_keeps_the_weights(blobs, how):
     X, y = blobs
