@@ -143,8 +143,11 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         the others by one sample of the smallest class, for a model with
         held-out predictions of its own (a validation set, a single split
         whose network is kept) or under constraints, for which it holds data
-        out even with ``finetune_steps=0``; ``decision_layer_`` says what it
-        found. True applies them without these checks.
+        out even with ``finetune_steps=0``. A cross-fitted model that holds
+        the network trained on all of ``X`` gets them at half strength,
+        unless halved they lower the objective on the other samples.
+        ``decision_layer_`` says what it found. True applies them whole,
+        without these checks.
     head : str, default=None
         Name of the final linear layer, such as ``"fc"``; None finds it
         (``fc``, ``classifier[-1]``, ``heads.head``, ``head``, else the last

@@ -232,9 +232,8 @@ def decide_for_model(networks, kept, blend, nets, X_held_out, settings, tune_off
                               strength=_ALL_DATA_STRENGTH, lead="none")
     if np.isnan(decision.score_with):  # skipped: a scorer's objective
         return decision
+    held_out = decision.reason.split(": ", 1)[1]
     return replace(decision, reason=(
         ("Applied at half strength" if decision.applied else "Not applied")
         + ": the model holds a network trained on all the data, which needs less correction "
-        "than the fold networks whose held-out predictions tuned the offsets; halved offsets "
-        "tuned on other folds " + ("do not lower" if decision.applied else "lower or do not "
-                                   "change") + " the held-out objective."))
+        f"than the fold networks whose held-out predictions tuned the offsets; halved, {held_out}"))

@@ -276,19 +276,18 @@ def decide_offsets(log_proba, y, objective, *, apply="auto", n_splits=5, random_
         predictions[judged] = np.argmax(log_proba[judged] + fold_offsets, axis=1)
     with_offsets = objective.score(confusion_from_predictions(y, predictions, n_classes))
     if lead == "none":
-        if with_offsets >= without - _TIE_TOLERANCE and np.any(offsets):
-            return OffsetDecision(offsets, True, with_offsets, without,
-                                  "Applied: offsets tuned on other folds do not lower the "
-                                  "held-out objective.")
-        return OffsetDecision(np.zeros(n_classes), False, with_offsets, without,
-                              "Not applied: offsets tuned on other folds lower the held-out "
-                              "objective.")
-    # A class without held-out samples asks for a lead of 1: there is nothing to judge.
-    one_sample = 1.0 / max(np.bincount(y, minlength=n_classes).min(), 1)
-    if with_offsets >= without + one_sample - _TIE_TOLERANCE:
-        return OffsetDecision(offsets, True, with_offsets, without,
-                              "Applied: offsets tuned on other folds raise the held-out "
-                              "objective by at least one sample of the smallest class.")
+        passes = with_offsets >= without - _TIE_TOLERANCE and np.any(offsets)
+        said = ("offsets tuned on other folds do not lower the held-out objective",
+                "offsets tuned on other folds lower the held-out objective, or are zero")
+    else:
+        # A class without held-out samples asks for a lead of 1: there is nothing to judge.
+        one_sample = 1.0 / max(np.bincount(y, minlength=n_classes).min(), 1)
+        passes = with_offsets >= without + one_sample - _TIE_TOLERANCE
+        said = ("offsets tuned on other folds raise the held-out objective by at least one "
+                "sample of the smallest class",
+                "offsets tuned on other folds do not raise the held-out objective by one "
+                "sample of the smallest class")
+    if passes:
+        return OffsetDecision(offsets, True, with_offsets, without, f"Applied: {said[0]}.")
     return OffsetDecision(np.zeros(n_classes), False, with_offsets, without,
-                          "Not applied: offsets tuned on other folds do not raise the "
-                          "held-out objective by one sample of the smallest class.")
+                          f"Not applied: {said[1]}.")

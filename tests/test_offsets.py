@@ -142,13 +142,19 @@ def test_the_decision_refuses_offsets_that_fit_noise():
     assert "do not raise" in decision.reason
 
 
+def _weak_tail(seed):
+    """Classes of 30, 10 and 5 samples, the smallest scored down by a random amount."""
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(3), [30, 10, 5])
+    logits = 1.2 * np.eye(3)[y] + rng.normal(size=(len(y), 3))
+    logits[:, 2] -= rng.uniform(0, 2)
+    return logits, y
+
+
 def test_the_decision_asks_for_a_lead_of_one_sample_of_the_smallest_class():
     seen = set()
     for seed in range(12):
-        rng = np.random.default_rng(seed)
-        y = np.repeat(np.arange(3), [30, 10, 5])
-        logits = 1.2 * np.eye(3)[y] + rng.normal(size=(len(y), 3))
-        logits[:, 2] -= rng.uniform(0, 2)
+        logits, y = _weak_tail(seed)
         decision = decide_offsets(logits, y, "min_recall", random_state=seed)
         gain = decision.score_with - decision.score_without
         assert decision.applied == (gain >= 1 / 5 - 1e-12)
@@ -172,10 +178,7 @@ def test_the_decision_at_half_strength_judges_and_returns_halved_offsets():
 def test_the_decision_without_a_lead_applies_whatever_does_not_lose():
     seen = set()
     for seed in range(12):
-        rng = np.random.default_rng(seed)
-        y = np.repeat(np.arange(3), [30, 10, 5])
-        logits = 1.2 * np.eye(3)[y] + rng.normal(size=(len(y), 3))
-        logits[:, 2] -= rng.uniform(0, 2)
+        logits, y = _weak_tail(seed)
         decision = decide_offsets(logits, y, "min_recall", random_state=seed, lead="none")
         gain = decision.score_with - decision.score_without
         assert decision.applied == (gain >= -1e-12 and decision.offsets.any())
