@@ -13,6 +13,7 @@ from selmix_sk._choice import RefreshChoice, choose_refresh, select_refresh
 from selmix_sk._members import train_network
 from selmix_sk._record import pooled_confusions
 from selmix_sk._validation import _holdout_split, check_splits
+from selmix_sk.datasets import make_long_tailed
 from selmix_sk.objectives import make_objective
 
 FAST = dict(finetune_steps=20, refresh_every=5, pretrain_epochs=10, device="cpu", random_state=0)
@@ -292,14 +293,10 @@ def test_offsets_of_a_blended_network_are_tuned_on_what_it_predicts(blobs):
 
 
 @pytest.mark.parametrize("seed, n_nets", [(0, 4), (2, 1)])
-def test_a_model_holding_the_network_on_all_of_x_gets_half_the_offsets(seed, n_nets):
+def test_a_model_holding_the_network_on_all_of_x_gets_half_the_offsets(digits, seed, n_nets):
     # Blended with the fold networks (seed 0) or alone, the start kept (seed 2): the
     # folds' held-out predictions tune the offsets either way, and "auto" halves them.
-    from sklearn.datasets import load_digits
-
-    from selmix_sk.datasets import make_long_tailed
-
-    X, y = load_digits(return_X_y=True)
+    X, y = digits
     data = make_long_tailed(X / 16.0, y, n_max=40, imbalance=10, n_val_per_class=5,
                             n_test_per_class=5, random_state=seed)
     params = dict(finetune_steps=30, refresh_every=10, pretrain_epochs=30, device="cpu",
