@@ -224,11 +224,10 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         Keep the weights of the refresh with the best objective on the
         held-out data (pooled over the folds when cross-fitting; ties broken
         by the objective on the mean probabilities), the start of fine-tuning
-        included. A single held-out part (a validation set, or ``cv`` a
-        fraction) asks more of a refresh: a lead over the start of one
-        held-out sample of its smallest class (a smaller lead is within what
-        one sample moves). The kept refresh may cost the other classes mean
-        recall. When the start is kept with held-out parts from ``cv``, the
+        included. A single part held out of ``X`` (``cv`` a fraction) asks
+        more of a refresh: a lead over the start of one held-out sample of
+        its smallest class (a smaller lead is within what one sample moves).
+        The kept refresh may cost the other classes mean recall. When the start is kept with held-out parts from ``cv``, the
         networks give way to one network trained on all of ``X``, the very
         model of ``finetune_steps=0``. ``partial_fit``
         keeps the best refresh, its SelMix steps being most of a call's
@@ -500,9 +499,10 @@ torch.Tensor or torch.utils.data.Dataset
 
         # Train the networks.
         priors = [class_prior(labelled_counts(part[1], len(classes))) for part in parts]
-        # A single held-out part must be led by a sample of its smallest class; the
-        # folds' pooled record holds every sample, and the best of it is kept as is.
-        rule = RefreshRule(self.keep_best, lead_of_a_sample=len(parts) == 1)
+        # A single part that cv holds out of X must be led by a sample of its smallest
+        # class; the best refresh on a validation set, or on the folds' pooled record,
+        # is kept as is, when it is not behind the start (see docs/user_guide.rst).
+        rule = RefreshRule(self.keep_best, lead_of_a_sample=X_val is None and len(parts) == 1)
         networks = train_networks(settings, parts, seeds, priors, rule=rule, n_jobs=self.n_jobs)
 
         def network_on_all_of_X(schedule=()):

@@ -425,3 +425,23 @@ def test_a_network_fine_tuned_alone_keeps_two_copies_of_its_weights(tail_digits,
     assert len(kept_snapshots[-1]) == 1 and len(kept_snapshots[-1][0]) <= 2
     SelMixClassifier(**FAST, cv=3).fit(*tail_digits[:2])
     assert kept_snapshots[-1] == [list(range(5))] * 3
+
+
+def test_a_validation_set_keeps_its_best_refresh_without_a_lead(digits):
+    # Every refresh ties the start on the validation set's argmax counts (5 images a
+    # class, so a lead of a sample is 0.2): the best by mean probabilities is kept, where
+    # a part that cv holds out of X asks a refresh for a lead of a sample.
+    X, y = digits
+    data = make_long_tailed(X / 16.0, y, n_max=40, imbalance=10, n_val_per_class=5,
+                            n_test_per_class=5, random_state=1)
+    params = dict(finetune_steps=30, refresh_every=10, pretrain_epochs=30, device="cpu",
+                  random_state=1)
+    clf = SelMixClassifier(**params).fit(data.X_train, data.y_train, data.X_val, data.y_val)
+    scores = clf.history_["objective"].to_numpy()
+    assert clf.kept_refresh_ > 0 and np.all(scores == scores[0])
+    # A fifth of X held out: the best refresh beats the start by less than the lead (its
+    # smallest class has one held-out sample), and the start is kept.
+    split = SelMixClassifier(**params, cv=0.2).fit(data.X_train, data.y_train)
+    scores = split.history_["objective"].to_numpy()
+    assert split.held_out_counts_.min() == 1
+    assert scores[0] < scores.max() < scores[0] + 1 and split.kept_refresh_ == 0
