@@ -124,9 +124,11 @@ def select_refresh(objective, counted, soft, *, min_lead=0.0, keep_best=True):
     may trade the classes' mean recall for it. :class:`RefreshChoice`
     applies the rule as the refreshes come.
 
-    ``fit`` asks for a lead of one held-out sample of the smallest class:
-    a smaller one is within what a single sample moves, and picking the
-    best of many refreshes on such a record fits its noise.
+    On a single part that ``cv`` holds out of ``X``, ``fit`` asks for a
+    lead of one held-out sample of the smallest class: a smaller one is
+    within what a single sample moves, and picking the best of many
+    refreshes on such a record fits its noise. A validation set and the
+    folds' pooled record ask for none.
 
     Parameters
     ----------

@@ -398,10 +398,9 @@ def _pretrain_judging_the_pool(net, X, y, X_held_out, y_held_out, epochs, prior,
     one runs on streams of its own, forked, so that whichever is kept,
     fine-tuning draws what it would have drawn. FixMatch's network is kept
     where its objective on the held-out part (argmax predictions) leads the
-    other's by at least one held-out sample of the smallest class, as a
-    refresh must lead the start on a single held-out part: on the semi-supervised digits, FixMatch's
-    pre-training costs the worst class in some settings and lifts it in
-    others, by as much either way.
+    other's by at least one held-out sample of the smallest class: on the
+    semi-supervised digits, FixMatch's pre-training costs the worst class in
+    some settings and lifts it in others, by as much either way.
 
     Returns
     -------
