@@ -227,11 +227,12 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         included. A single part held out of ``X`` (``cv`` a fraction) asks
         more of a refresh: a lead over the start of one held-out sample of
         its smallest class (a smaller lead is within what one sample moves).
-        The kept refresh may cost the other classes mean recall. When the start is kept with held-out parts from ``cv``, the
-        networks give way to one network trained on all of ``X``, the very
-        model of ``finetune_steps=0``. ``partial_fit``
-        keeps the best refresh, its SelMix steps being most of a call's
-        training. False keeps the last refresh. Either way, fine-tuning stops
+        The kept refresh may cost the other classes mean recall. When the
+        start is kept with held-out parts from ``cv``, the networks give way
+        to one network trained on all of ``X``, the very model of
+        ``finetune_steps=0``. ``partial_fit`` keeps the best refresh, its
+        SelMix steps being most of a call's training. False keeps the last
+        refresh. Either way, fine-tuning stops
         with a warning if the logits stop being finite, and keeps an earlier
         refresh; the weights are copied to the CPU to go back to one.
     start_weight : "auto" or float in [0, 1), default="auto"
