@@ -237,8 +237,9 @@ def test_fit_parquet_with_validation_file_constraint_and_params(files, capsys):
             f"{files['valid']}, 11 in the smallest class (barbera).") in captured.out
     kept_line = ("Kept: the pre-trained network; fine-tuning (4 refreshes) did not beat it"
                  if kept == 0 else f"Kept: fine-tuned weights (refresh {kept} of 4, step "
-                                   f"{history['step'].iloc[kept]}).")
-    assert kept_line in captured.out
+                                   f"{history['step'].iloc[kept]}, blended with the pre-trained "
+                                   "network).")
+    assert kept_line in " ".join(captured.out.split())
 
 
 def test_predict_writes_one_class_per_row(model, files, capsys):
