@@ -232,9 +232,9 @@ class SelMixClassifier(ClassifierMixin, BaseEstimator):
         to one network trained on all of ``X``, the very model of
         ``finetune_steps=0``. ``partial_fit`` keeps the best refresh, its
         SelMix steps being most of a call's training. False keeps the last
-        refresh. Either way, fine-tuning stops
-        with a warning if the logits stop being finite, and keeps an earlier
-        refresh; the weights are copied to the CPU to go back to one.
+        refresh. Either way, fine-tuning stops with a warning if the logits
+        stop being finite, and keeps an earlier refresh; the weights are
+        copied to the CPU to go back to one.
     start_weight : "auto" or float in [0, 1), default="auto"
         The start's share of the model when a refresh after it is kept, as
         WiSE-FT (Wortsman et al., CVPR 2022) blends a fine-tuned model with
