@@ -292,15 +292,21 @@ def test_offsets_of_a_blended_network_are_tuned_on_what_it_predicts(blobs):
     assert clf.decision_layer_["applied"] and clf.decision_layer_["reason"] == "tune_offsets=True."
 
 
+def _long_tailed_digits(digits, seed):
+    """Long-tailed digits with 5 validation images a class, and a quick fit's settings."""
+    X, y = digits
+    data = make_long_tailed(X / 16.0, y, n_max=40, imbalance=10, n_val_per_class=5,
+                            n_test_per_class=5, random_state=seed)
+    return data, dict(finetune_steps=30, refresh_every=10, pretrain_epochs=30, device="cpu",
+                      random_state=seed)
+
+
 @pytest.mark.parametrize("seed, n_nets", [(0, 4), (2, 1)])
 def test_a_model_holding_the_network_on_all_of_x_gets_half_the_offsets(digits, seed, n_nets):
     # Blended with the fold networks (seed 0) or alone, the start kept (seed 2): the
     # folds' held-out predictions tune the offsets either way, and "auto" halves them.
-    X, y = digits
-    data = make_long_tailed(X / 16.0, y, n_max=40, imbalance=10, n_val_per_class=5,
-                            n_test_per_class=5, random_state=seed)
-    params = dict(finetune_steps=30, refresh_every=10, pretrain_epochs=30, device="cpu",
-                  random_state=seed, cv=3)
+    data, params = _long_tailed_digits(digits, seed)
+    params["cv"] = 3
     auto = SelMixClassifier(**params).fit(data.X_train, data.y_train)
     whole = SelMixClassifier(**params, tune_offsets=True).fit(data.X_train, data.y_train)
     assert len(auto.nets_) == n_nets and (auto.kept_refresh_ == 0) == (n_nets == 1)
@@ -431,11 +437,7 @@ def test_a_validation_set_keeps_its_best_refresh_without_a_lead(digits):
     # Every refresh ties the start on the validation set's argmax counts (5 images a
     # class, so a lead of a sample is 0.2): the best by mean probabilities is kept, where
     # a part that cv holds out of X asks a refresh for a lead of a sample.
-    X, y = digits
-    data = make_long_tailed(X / 16.0, y, n_max=40, imbalance=10, n_val_per_class=5,
-                            n_test_per_class=5, random_state=1)
-    params = dict(finetune_steps=30, refresh_every=10, pretrain_epochs=30, device="cpu",
-                  random_state=1)
+    data, params = _long_tailed_digits(digits, 1)
     clf = SelMixClassifier(**params).fit(data.X_train, data.y_train, data.X_val, data.y_val)
     scores = clf.history_["objective"].to_numpy()
     assert clf.kept_refresh_ > 0 and np.all(scores == scores[0])
